@@ -1,0 +1,15 @@
+/* Mounts of a container's rootfs. */
+#ifndef WEDGE_MOUNT_H
+#define WEDGE_MOUNT_H
+
+#include "error.h"
+
+/* Unmounts everything stacked on `target` (umount2 until it is no longer a mount point), as the
+ * runc shim's mount.UnmountAll does. A missing target is fine. EBUSY is retried briefly, then
+ * reported with the path. */
+int mount_unmount_all(const char *target, wedge_error_t *err);
+
+/* true when `path` is a mount point (from /proc/self/mountinfo). */
+int mount_is_mountpoint(const char *path);
+
+#endif

@@ -1,0 +1,178 @@
+/* The OCI runtime client: runc, crun (or any runtime with their command line) driven through its
+ * CLI. See ../shared/reference/oci-runtime-cli.md for every flag and text relied on here.
+ *
+ * Every call builds `<binary> --root R [--log L --log-format json] [--systemd-cgroup] <command>
+ * [flags] <id> [args]` (global flags before the command, command flags before the id), spawns it
+ * through spawn_run() with a parent-death SIGKILL and a timeout, and on failure fills `err` with
+ * "<operation> failed: <the runtime's own last error message>". That message is the last error
+ * record the runtime appended to the log during this call (never an older one), else its stderr,
+ * else its exit status.
+ *
+ * Return values (negative errno) that callers may branch on:
+ *   -ENOENT     the container does not exist (runc "does not exist", crun 1.8.1's missing
+ *               status file / state directory texts)                           status NotFound
+ *   -ESRCH      the process already finished ("container not running", "no such process", ...)
+ *                                                                               status NotFound
+ *   -EEXIST     a container with that id already exists                        AlreadyExists
+ *   -ENOEXEC    the runtime binary could not be executed (missing, not executable)
+ *   -ETIMEDOUT  the runtime did not finish within the timeout; it was killed   DeadlineExceeded
+ *   -ECHILD     the runtime was killed by a signal (crashed)
+ *   -EBADMSG    the runtime's output (state, ps, features) is not the JSON expected
+ *   -EIO        any other failure of the runtime (non-zero exit)               Unknown
+ * Ids are validated before anything runs (-EINVAL, InvalidArgument): non-empty, at most 1024
+ * bytes, no '/', no NUL, not "." or "..".
+ */
+#ifndef WEDGE_OCI_H
+#define WEDGE_OCI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define OCI_DEFAULT_BINARY "runc"
+#define OCI_DEFAULT_TIMEOUT_MS (120 * 1000)
+
+struct oci_runtime
+{
+  char *binary;        /* "runc", "crun" or a path; looked up in PATH when it has no '/' */
+  char *root;          /* --root; NULL: the runtime's default */
+  char *log_path;      /* --log (JSON); NULL: none */
+  bool systemd_cgroup; /* --systemd-cgroup */
+  int timeout_ms;      /* per call; <= 0: OCI_DEFAULT_TIMEOUT_MS */
+};
+
+/* Fills *rt with copies of the strings (binary NULL or "" means OCI_DEFAULT_BINARY).
+ * `root` and `log_path` may be NULL. */
+int oci_runtime_init(struct oci_runtime *rt, const char *binary, const char *root, const char *log_path,
+                     bool systemd_cgroup, wedge_error_t *err);
+void oci_runtime_destroy(struct oci_runtime *rt);
+
+/* "<base>/<namespace>", as containerd's runc shim builds the root of each namespace. */
+char *oci_namespace_root(const char *base, const char *ns);
+
+int oci_validate_id(const char *id, wedge_error_t *err);
+
+/* stdio of the runtime process; the container's init inherits it when there is no terminal.
+ * -1 means /dev/null. */
+struct oci_stdio
+{
+  int in, out, err;
+};
+#define OCI_STDIO_NULL ((struct oci_stdio){ -1, -1, -1 })
+
+struct oci_create_opts
+{
+  const char *bundle;         /* required, absolute */
+  const char *pid_file;       /* required, absolute */
+  const char *console_socket; /* NULL: none */
+  bool no_pivot;
+  bool no_new_keyring;
+  struct oci_stdio stdio;
+  const int *extra_fds;       /* --preserve-fds N */
+  size_t n_extra_fds;
+};
+
+int oci_create(const struct oci_runtime *rt, const char *id, const struct oci_create_opts *o, wedge_error_t *err);
+int oci_start(const struct oci_runtime *rt, const char *id, wedge_error_t *err);
+
+/* `run`: with detach, returns 0 once started; without, waits and stores the container's exit
+ * status in *ret_status (may be NULL). */
+int oci_run(const struct oci_runtime *rt, const char *id, const struct oci_create_opts *o, bool detach,
+            int *ret_status, wedge_error_t *err);
+
+struct oci_exec_opts
+{
+  const char *process_json;   /* path of the OCI process object, required */
+  const char *pid_file;       /* required with detach */
+  const char *console_socket; /* NULL: none */
+  bool detach;
+  struct oci_stdio stdio;
+};
+/* Without detach, *ret_status receives the process's exit status. */
+int oci_exec(const struct oci_runtime *rt, const char *id, const struct oci_exec_opts *o, int *ret_status,
+             wedge_error_t *err);
+
+int oci_kill(const struct oci_runtime *rt, const char *id, int signo, bool all, wedge_error_t *err);
+int oci_delete(const struct oci_runtime *rt, const char *id, bool force, wedge_error_t *err);
+int oci_pause(const struct oci_runtime *rt, const char *id, wedge_error_t *err);
+int oci_resume(const struct oci_runtime *rt, const char *id, wedge_error_t *err);
+
+struct oci_state
+{
+  char *id;
+  char *status;   /* "created", "running", "pausing", "paused", "stopped", ... as the runtime says */
+  pid_t pid;      /* 0 when not running */
+  char *bundle;
+  char *rootfs;   /* NULL when absent */
+  char *created;  /* RFC 3339 text, NULL when absent */
+};
+int oci_state(const struct oci_runtime *rt, const char *id, struct oci_state *ret, wedge_error_t *err);
+/* Parses `runtime state` output; exposed for unit tests. */
+int oci_state_parse(const char *json, size_t len, struct oci_state *ret, wedge_error_t *err);
+void oci_state_clear(struct oci_state *st);
+
+/* `ps --format json`: *ret_pids is malloc'd. runc prints `null` for none. */
+int oci_ps(const struct oci_runtime *rt, const char *id, pid_t **ret_pids, size_t *ret_n, wedge_error_t *err);
+int oci_ps_parse(const char *json, size_t len, pid_t **ret_pids, size_t *ret_n, wedge_error_t *err);
+
+/* `update --resources -` with the linux.resources JSON object on stdin. */
+int oci_update(const struct oci_runtime *rt, const char *id, const char *resources_json, wedge_error_t *err);
+
+struct oci_checkpoint_opts
+{
+  const char *image_path;   /* required */
+  const char *work_path;    /* NULL: none */
+  const char *parent_path;  /* NULL: none */
+  bool leave_running;
+  bool tcp_established;
+  bool ext_unix_sk;
+  bool shell_job;
+  bool file_locks;
+  const char *const *empty_ns; /* NULL-terminated, may be NULL */
+};
+int oci_checkpoint(const struct oci_runtime *rt, const char *id, const struct oci_checkpoint_opts *o,
+                   wedge_error_t *err);
+
+struct oci_restore_opts
+{
+  const char *bundle;         /* required */
+  const char *image_path;     /* required */
+  const char *work_path;
+  const char *parent_path;
+  const char *pid_file;       /* required */
+  const char *console_socket;
+  bool detach;
+  bool no_subreaper;
+  bool no_pivot;
+  bool tcp_established;
+  bool ext_unix_sk;
+  bool shell_job;
+  bool file_locks;
+  struct oci_stdio stdio;
+};
+int oci_restore(const struct oci_runtime *rt, const char *id, const struct oci_restore_opts *o, wedge_error_t *err);
+
+/* `features`: the parsed document (new reference). A runtime without the command (crun < 1.8.6:
+ * "unknown command features") fails with -EOPNOTSUPP and a message saying the runtime is too old
+ * to describe its features. */
+int oci_features(const struct oci_runtime *rt, json_t **ret, wedge_error_t *err);
+
+struct oci_version
+{
+  char *name;     /* "runc", "crun", ... (the word before " version ") */
+  char *version;  /* "1.1.5+ds1" */
+  char *commit;   /* NULL when absent */
+  char *spec;     /* NULL when absent */
+};
+/* `--version` (no runtime has a `version` command). */
+int oci_version(const struct oci_runtime *rt, struct oci_version *ret, wedge_error_t *err);
+int oci_version_parse(const char *text, struct oci_version *ret, wedge_error_t *err);
+void oci_version_clear(struct oci_version *v);
+
+/* Classifies a runtime error text: -ENOENT, -ESRCH, -EEXIST or 0 (none of these). */
+int oci_classify_error(const char *text);
+
+#endif

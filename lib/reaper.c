@@ -1,0 +1,1 @@
+#include "reaper.h"

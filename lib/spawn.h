@@ -1,0 +1,73 @@
+/* Running a helper program (the OCI runtime) as a child of the shim.
+ *
+ * Contract:
+ * - The child gets PR_SET_PDEATHSIG(SIGKILL) (so a dying shim never leaves a runtime behind), an
+ *   empty signal mask and default dispositions (the shim blocks signals for its signalfd), and
+ *   the environment given, or ours without NOTIFY_SOCKET (runc treats it specially).
+ * - Only the fds named here reach the child: stdin/stdout/stderr as given (SPAWN_NULL means
+ *   /dev/null, SPAWN_CAPTURE means a pipe whose content lands in spawn_result), plus
+ *   `extra_fds` placed at 3, 4, ... (runc's --preserve-fds). Everything else is closed on exec
+ *   (every fd of ours is O_CLOEXEC; close_range(CLOSE_RANGE_CLOEXEC) is the backstop).
+ * - spawn_run() waits for the child to exit, not for EOF on the capture pipes: a container init
+ *   started by `create` inherits the runtime's stdio and keeps it open for its whole life. Once
+ *   the child has exited, whatever is buffered in the pipes is read without blocking.
+ * - A child still running after `timeout_ms` is SIGKILLed and reaped; the call fails with
+ *   -ETIMEDOUT. A missing binary fails with -ENOEXEC and the message names the binary.
+ * - It waits for its own pid only (pidfd + waitid(P_PIDFD)), so a subreaper's other children
+ *   (container processes reparented to us) are left to the reaper.
+ * - Captured output is capped (SPAWN_CAPTURE_MAX per stream); more is read and dropped.
+ */
+#ifndef WEDGE_SPAWN_H
+#define WEDGE_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define SPAWN_NULL (-1)
+#define SPAWN_CAPTURE (-2)
+#define SPAWN_CAPTURE_MAX (1 << 20)
+
+struct spawn_opts
+{
+  const char *const *argv;  /* argv[0] is looked up in PATH unless it contains a '/' */
+  const char *const *envp;  /* NULL: our environment minus NOTIFY_SOCKET */
+  const char *cwd;          /* NULL: inherit */
+  int stdin_fd;             /* fd, SPAWN_NULL; or SPAWN_CAPTURE with stdin_data below */
+  int stdout_fd;            /* fd, SPAWN_NULL or SPAWN_CAPTURE */
+  int stderr_fd;            /* fd, SPAWN_NULL or SPAWN_CAPTURE */
+  const char *stdin_data;   /* with stdin_fd == SPAWN_CAPTURE: written to the child's stdin, then closed */
+  size_t stdin_len;
+  const int *extra_fds;     /* become fds 3, 4, ... in the child */
+  size_t n_extra_fds;
+  int timeout_ms;           /* <= 0: no timeout */
+};
+
+struct spawn_result
+{
+  pid_t pid;
+  bool exited;        /* true: `status` is the exit code; false: killed by `signal` */
+  int status;
+  int signal;
+  bool timed_out;
+  char *out;          /* captured stdout, NUL terminated (NULL when not captured) */
+  size_t out_len;
+  char *err;          /* captured stderr, NUL terminated (NULL when not captured) */
+  size_t err_len;
+};
+
+/* Runs the program and waits for it. Returns 0 when the child ran (whatever its exit status;
+ * look at *ret), or a negative errno when it could not be started or did not finish in time
+ * (-ETIMEDOUT; *ret is still filled with what was captured). */
+int spawn_run(const struct spawn_opts *opts, struct spawn_result *ret, wedge_error_t *err);
+
+/* Frees the captured buffers; the struct can be reused. Accepts NULL. */
+void spawn_result_clear(struct spawn_result *res);
+
+/* "exit status 3", "killed by signal 9 (Killed)": for error messages. Static buffer per call
+ * site is not used: the text is written to `buf`. */
+const char *spawn_result_describe(const struct spawn_result *res, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,37 @@
+#!/bin/bash
+# Installs what wedge needs to build and test, from Debian 12's packages, when it is missing.
+# Idempotent and quiet when everything is there already.
+set -euo pipefail
+
+packages=(
+  # build
+  gcc meson ninja-build pkg-config libjansson-dev libcmocka-dev
+  protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev protobuf-compiler
+  # the peers wedge runs beside and drives
+  containerd runc crun criu conmon
+  # test harness: the image and bundle are built from busybox-static
+  bats busybox-static util-linux procps iproute2 psmisc jq tmux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# The Debian containerd package enables a system containerd where systemd runs; the tests never
+# use it (each starts its own), so nothing is started or stopped here.
