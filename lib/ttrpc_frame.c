@@ -221,9 +221,10 @@ writer_reserve(ttrpc_writer_t *w, size_t extra, wedge_error_t *err)
   return 0;
 }
 
-int
-ttrpc_writer_queue(ttrpc_writer_t *w, uint32_t stream_id, uint8_t type, uint8_t flags,
-                   const uint8_t *data, size_t len, wedge_error_t *err)
+/* Reserves room for one frame, writes its header and returns where its `len` data bytes go. */
+static int
+writer_append_frame(ttrpc_writer_t *w, uint32_t stream_id, uint8_t type, uint8_t flags, size_t len,
+                    uint8_t **ret_data, wedge_error_t *err)
 {
   if (len > TTRPC_MESSAGE_MAX)
     return wedge_error_set(err, EMSGSIZE, WEDGE_RESOURCE_EXHAUSTED,
@@ -231,10 +232,23 @@ ttrpc_writer_queue(ttrpc_writer_t *w, uint32_t stream_id, uint8_t type, uint8_t 
   int ret = writer_reserve(w, TTRPC_HEADER_SIZE + len, err);
   if (ret < 0)
     return ret;
-  ttrpc_header_encode(w->buf + w->end, (uint32_t) len, stream_id, type, flags);
-  if (len > 0)
-    memcpy(w->buf + w->end + TTRPC_HEADER_SIZE, data, len);
+  uint8_t *frame = w->buf + w->end;
+  ttrpc_header_encode(frame, (uint32_t) len, stream_id, type, flags);
   w->end += TTRPC_HEADER_SIZE + len;
+  *ret_data = frame + TTRPC_HEADER_SIZE;
+  return 0;
+}
+
+int
+ttrpc_writer_queue(ttrpc_writer_t *w, uint32_t stream_id, uint8_t type, uint8_t flags,
+                   const uint8_t *data, size_t len, wedge_error_t *err)
+{
+  uint8_t *dst = NULL;
+  int ret = writer_append_frame(w, stream_id, type, flags, len, &dst, err);
+  if (ret < 0)
+    return ret;
+  if (len > 0)
+    memcpy(dst, data, len);
   return 0;
 }
 
@@ -243,15 +257,11 @@ ttrpc_writer_queue_message(ttrpc_writer_t *w, uint32_t stream_id, uint8_t type, 
                            const ProtobufCMessage *msg, wedge_error_t *err)
 {
   size_t len = protobuf_c_message_get_packed_size(msg);
-  if (len > TTRPC_MESSAGE_MAX)
-    return wedge_error_set(err, EMSGSIZE, WEDGE_RESOURCE_EXHAUSTED,
-                           "message length %zu exceed maximum message size of %u", len, TTRPC_MESSAGE_MAX);
-  int ret = writer_reserve(w, TTRPC_HEADER_SIZE + len, err);
+  uint8_t *dst = NULL;
+  int ret = writer_append_frame(w, stream_id, type, flags, len, &dst, err);
   if (ret < 0)
     return ret;
-  ttrpc_header_encode(w->buf + w->end, (uint32_t) len, stream_id, type, flags);
-  protobuf_c_message_pack(msg, w->buf + w->end + TTRPC_HEADER_SIZE);
-  w->end += TTRPC_HEADER_SIZE + len;
+  protobuf_c_message_pack(msg, dst);
   return 0;
 }
 

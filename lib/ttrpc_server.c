@@ -94,39 +94,30 @@ default_log(void *userdata, const char *fmt, ...)
 
 #define server_log(s, ...) (s)->opts.log((s)->opts.log_userdata, __VA_ARGS__)
 
-static void
-list_unlink_call(ttrpc_call_t **head, ttrpc_call_t *c)
-{
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    *head = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  c->prev = c->next = NULL;
-}
+/* Intrusive doubly linked lists of calls and of connections, both with prev/next members. */
+#define LIST_UNLINK(head, item)                 \
+  do                                            \
+    {                                           \
+      if ((item)->prev)                         \
+        (item)->prev->next = (item)->next;      \
+      else                                      \
+        *(head) = (item)->next;                 \
+      if ((item)->next)                         \
+        (item)->next->prev = (item)->prev;      \
+      (item)->prev = (item)->next = NULL;       \
+    }                                           \
+  while (0)
 
-static void
-list_unlink_conn(ttrpc_conn_t **head, ttrpc_conn_t *c)
-{
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    *head = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  c->prev = c->next = NULL;
-}
-
-static void
-list_push_conn(ttrpc_conn_t **head, ttrpc_conn_t *c)
-{
-  c->prev = NULL;
-  c->next = *head;
-  if (*head)
-    (*head)->prev = c;
-  *head = c;
-}
+#define LIST_PUSH(head, item)                   \
+  do                                            \
+    {                                           \
+      (item)->prev = NULL;                      \
+      (item)->next = *(head);                   \
+      if (*(head))                              \
+        (*(head))->prev = (item);               \
+      *(head) = (item);                         \
+    }                                           \
+  while (0)
 
 static void
 call_free(ttrpc_call_t *call)
@@ -143,7 +134,7 @@ call_detach(ttrpc_call_t *call)
   ttrpc_conn_t *conn = call->conn;
   if (conn == NULL)
     return;
-  list_unlink_call(&conn->calls, call);
+  LIST_UNLINK(&conn->calls, call);
   conn->in_flight--;
   call->conn = NULL;
 }
@@ -171,7 +162,7 @@ server_leave(ttrpc_server_t *s)
   while (s->dead)
     {
       ttrpc_conn_t *conn = s->dead;
-      list_unlink_conn(&s->dead, conn);
+      LIST_UNLINK(&s->dead, conn);
       conn_free(conn);
     }
 }
@@ -186,9 +177,9 @@ conn_close(ttrpc_conn_t *conn)
   epoll_ctl(s->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
   close(conn->fd);
   conn->fd = -1;
-  list_unlink_conn(&s->conns, conn);
+  LIST_UNLINK(&s->conns, conn);
   s->n_conns--;
-  list_push_conn(&s->dead, conn);
+  LIST_PUSH(&s->dead, conn);
 
   /* Go ttrpc drops in-flight work silently when the client goes away; deferred holders are
    * told, so a pending Wait can forget its waiter. */
@@ -538,10 +529,7 @@ conn_handle_request(ttrpc_conn_t *conn, ttrpc_frame_t *frame)
   call->req = req;
   call->stream_id = sid;
   call->conn = conn;
-  call->next = conn->calls;
-  if (conn->calls)
-    conn->calls->prev = call;
-  conn->calls = call;
+  LIST_PUSH(&conn->calls, call);
   conn->in_flight++;
 
   conn_dispatch(conn, call);
@@ -667,7 +655,7 @@ server_accept(ttrpc_server_t *s)
           continue;
         }
       conn->fd = TAKE_FD(fd);
-      list_push_conn(&s->conns, conn);
+      LIST_PUSH(&s->conns, conn);
       s->n_conns++;
     }
 }
