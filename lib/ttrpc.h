@@ -261,8 +261,9 @@ bool ttrpc_client_broken(const ttrpc_client_t *c);
 
 /* One unary call. `timeout_ns` > 0 is sent as timeout_nano and bounds the wait; 0 waits
  * forever. On success *ret_payload (malloc'd, NULL when empty) and *ret_len hold the response
- * payload. When the server answers with a status, returns -EREMOTEIO with err's status and
- * message taken from it (a code the server made up beyond 16 becomes Unknown). Other failures:
+ * payload; pass NULL for both to discard it. When the server answers with a status, returns
+ * -EREMOTEIO with err's status and message taken from it (codes wedge_status does not name
+ * become Unknown). Other failures:
  * -ETIMEDOUT (DeadlineExceeded), -EPIPE/-ECONNRESET ("ttrpc: closed", Unavailable), -EPROTO. */
 int ttrpc_client_call(ttrpc_client_t *c, const char *service, const char *method,
                       const uint8_t *payload, size_t len, const ttrpc_kv_t *metadata,

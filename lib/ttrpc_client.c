@@ -138,7 +138,7 @@ client_take_response(const ttrpc_frame_t *frame, uint8_t **ret_payload, size_t *
   else
     {
       uint8_t *payload = NULL;
-      if (resp->payload.len > 0)
+      if (resp->payload.len > 0 && ret_payload)
         {
           payload = malloc(resp->payload.len);
           if (payload == NULL)
@@ -146,10 +146,10 @@ client_take_response(const ttrpc_frame_t *frame, uint8_t **ret_payload, size_t *
           else
             memcpy(payload, resp->payload.data, resp->payload.len);
         }
-      if (ret == 0)
+      if (ret == 0 && ret_payload)
         {
           *ret_payload = payload;
-          *ret_len = resp->payload.len;
+          *ret_len = payload ? resp->payload.len : 0;
         }
     }
   ttrpc__response__free_unpacked(resp, NULL);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "cleanup.h"
+#include "hex.h"
 #include "ttrpc.h"
 #include "shim.pb-c.h"
 #include "events_task.pb-c.h"
@@ -21,24 +22,6 @@
 
 /* Go's zero time.Time, which gogo encodes for a process that has not exited. */
 #define GO_ZERO_TIME_SECONDS INT64_C(-62135596800)
-
-static size_t
-unhex(const char *hex, uint8_t *out)
-{
-  size_t n = 0;
-  for (const char *p = hex; *p;)
-    {
-      if (*p == ' ')
-        {
-          p++;
-          continue;
-        }
-      char byte[3] = { p[0], p[1], 0 };
-      out[n++] = (uint8_t) strtoul(byte, NULL, 16);
-      p += 2;
-    }
-  return n;
-}
 
 static void
 assert_packs_to(const ProtobufCMessage *msg, const char *hex)
