@@ -129,13 +129,14 @@ handle_wait(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   return 0;
 }
 
-/* Stats: a reply bigger than a socket buffer, to exercise partial writes. */
+/* Stats: a reply bigger than a socket buffer, to exercise partial writes; Update: one bigger
+ * than a frame may be. */
 static int
 handle_stats(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
   (void) userdata;
   (void) err;
-  size_t len = 1 << 20;
+  size_t len = strcmp(ttrpc_call_method(call), "Update") == 0 ? TTRPC_MESSAGE_MAX + 1 : 1 << 20;
   _cleanup_free_ uint8_t *big = malloc(len);
   assert_non_null(big);
   for (size_t i = 0; i < len; i++)
@@ -149,6 +150,7 @@ static const ttrpc_method_t task_methods[] = {
   { "Shutdown", handle_shutdown },
   { "Wait", handle_wait },
   { "Stats", handle_stats },
+  { "Update", handle_stats },
 };
 
 static int
@@ -611,6 +613,21 @@ test_server_empty_success_and_errors(void **state)
   assert_int_equal(frame.stream_id, 0x1b);
   assert_int_equal(response_code(&frame, msg, sizeof(msg)), WEDGE_INVALID_ARGUMENT);
   assert_string_equal(msg, "unmarshal request error: invalid ttrpc.Request");
+  ttrpc_frame_clear(&frame);
+
+  /* An all-default request has no payload field at all; it decodes as an empty message. */
+  send_request(fd, 31, TASK_SERVICE, "Connect", NULL);
+  pump(f);
+  assert_true(read_frame(fd, &frame));
+  assert_frame_hex(&frame, 31, "12 04 08 b8ef01");
+  ttrpc_frame_clear(&frame);
+
+  /* A reply too big for a frame becomes an error reply rather than silence. */
+  send_request(fd, 33, TASK_SERVICE, "Update", NULL);
+  pump(f);
+  assert_true(read_frame(fd, &frame));
+  assert_int_equal(response_code(&frame, msg, sizeof(msg)), WEDGE_RESOURCE_EXHAUSTED);
+  assert_string_equal(msg, "message length 4194310 exceed maximum message size of 4194304");
   ttrpc_frame_clear(&frame);
 
   /* Still usable. */
