@@ -497,25 +497,28 @@ conn_handle_request(ttrpc_conn_t *conn, ttrpc_frame_t *frame)
   ttrpc_server_t *s = conn->server;
   uint32_t sid = frame->stream_id;
 
-  if (sid % 2 == 0)
-    {
-      conn_send_response(conn, sid, WEDGE_INVALID_ARGUMENT, "StreamID must be odd for client initiated streams",
-                         NULL, 0);
-      return;
-    }
-  if (frame->flags & TTRPC_FLAG_REMOTE_OPEN)
-    {
-      /* ttrpc 1.2 streaming; nothing in the shim API of containerd 1.6-2.3 uses it. */
-      conn_send_response(conn, sid, WEDGE_UNIMPLEMENTED, "ttrpc: streaming requests are not supported", NULL, 0);
-      return;
-    }
-
+  /* Checked in Go ttrpc's order: the Request must decode, then the stream id must be odd. */
   Ttrpc__Request *req = ttrpc__request__unpack(NULL, frame->length, frame->data);
   if (req == NULL)
     {
       server_log(s, "ttrpc: undecodable request on stream %u from pid %d", sid, (int) conn->peer_pid);
       conn_send_response(conn, sid, WEDGE_INVALID_ARGUMENT, "unmarshal request error: invalid ttrpc.Request", NULL,
                          0);
+      return;
+    }
+
+  if (sid % 2 == 0)
+    {
+      conn_send_response(conn, sid, WEDGE_INVALID_ARGUMENT, "StreamID must be odd for client initiated streams",
+                         NULL, 0);
+      ttrpc__request__free_unpacked(req, NULL);
+      return;
+    }
+  if (frame->flags & TTRPC_FLAG_REMOTE_OPEN)
+    {
+      /* ttrpc 1.2 streaming; nothing in the shim API of containerd 1.6-2.3 uses it. */
+      conn_send_response(conn, sid, WEDGE_UNIMPLEMENTED, "ttrpc: streaming requests are not supported", NULL, 0);
+      ttrpc__request__free_unpacked(req, NULL);
       return;
     }
 
