@@ -78,6 +78,7 @@ struct ttrpc_server
   ttrpc_conn_t *conns;
   unsigned n_conns;
   ttrpc_conn_t *dead; /* closed, freed when no entry point is running */
+  int spare_fd;       /* given up on EMFILE to accept and drop one connection */
   unsigned busy;
 };
 
@@ -625,6 +626,18 @@ server_accept(ttrpc_server_t *s)
         {
           if (errno == EINTR || errno == ECONNABORTED)
             continue;
+          if ((errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0)
+            {
+              /* Out of fds, the pending connection would keep the level-triggered listener
+               * ready forever: free the spare fd to accept it and drop it. */
+              server_log(s, "ttrpc: refusing connection: %s", strerror(errno));
+              close(s->spare_fd);
+              int dropped = accept4(s->listener.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+              if (dropped >= 0)
+                close(dropped);
+              s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+              continue;
+            }
           if (errno != EAGAIN && errno != EWOULDBLOCK)
             server_log(s, "ttrpc: accept: %s", strerror(errno));
           return;
@@ -722,6 +735,7 @@ ttrpc_server_new(int listen_fd, const ttrpc_server_options_t *opts, ttrpc_server
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev) < 0)
     return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "ttrpc: epoll_ctl");
 
+  s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   s->listener.fd = TAKE_FD(lfd);
   s->epfd = TAKE_FD(epfd);
   *ret = TAKE_PTR(s);
@@ -762,6 +776,8 @@ ttrpc_server_free(ttrpc_server_t *s)
   server_leave(s);
   close(s->listener.fd);
   close(s->epfd);
+  if (s->spare_fd >= 0)
+    close(s->spare_fd);
   free(s->services);
   free(s);
 }
