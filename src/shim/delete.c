@@ -200,7 +200,8 @@ delete_unmount_rootfs(const char *rootfs, wedge_error_t *err)
 }
 
 /* Go's runc.ReadPidFile: a missing file gives -1 (0xFFFFFFFF on the wire); content that is not
- * a number gives strconv.Atoi's 0. */
+ * a number gives strconv.Atoi's 0. Unlike Atoi we accept a trailing newline (runc and crun
+ * write none, a human or a test may). */
 static uint32_t
 delete_read_pid(const char *bundle, wedge_error_t *err)
 {
@@ -216,6 +217,8 @@ delete_read_pid(const char *bundle, wedge_error_t *err)
   char *end;
   errno = 0;
   long pid = strtol(content, &end, 10);
+  while (*end == '\n' || *end == ' ' || *end == '\t')
+    end++;
   if (errno || end == content || *end != '\0' || pid < 0 || pid > INT_MAX)
     {
       wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "read %s: not a pid: \"%s\"", path, content);
