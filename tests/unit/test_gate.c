@@ -144,6 +144,17 @@ test_runtime_with_idmap_disabled_is_refused(void **state)
   assert_contains(wedge_error_message(&err), "does not support idmapped mounts");
 }
 
+static void
+test_missing_runtime_is_not_called_too_old(void **state)
+{
+  write_config(*state, IDMAP_CONFIG);
+  _cleanup_free_ char *missing = tu_path(*state, "no-such-runtime");
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(run_gate(*state, missing, &err), -ENOEXEC);
+  assert_contains(wedge_error_message(&err), "could not be asked");
+  assert_null(strstr(wedge_error_message(&err), "too old"));
+}
+
 static char *
 write_recording_runtime(const char *dir, const char *calls)
 {
@@ -203,6 +214,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_crun_181_without_features_is_too_old, tu_setup_tmpdir, tu_teardown_tmpdir),
     cmocka_unit_test_setup_teardown(test_runtime_with_idmap_is_allowed, tu_setup_tmpdir, tu_teardown_tmpdir),
     cmocka_unit_test_setup_teardown(test_runtime_with_idmap_disabled_is_refused, tu_setup_tmpdir, tu_teardown_tmpdir),
+    cmocka_unit_test_setup_teardown(test_missing_runtime_is_not_called_too_old, tu_setup_tmpdir, tu_teardown_tmpdir),
     cmocka_unit_test_setup_teardown(test_features_not_run_without_idmap_mounts, tu_setup_tmpdir, tu_teardown_tmpdir),
     cmocka_unit_test_setup_teardown(test_invalid_config_reports_path_line_column, tu_setup_tmpdir,
                                     tu_teardown_tmpdir),

@@ -196,7 +196,7 @@ run_op(struct fixture *f, struct proc *p, enum proc_op op, wedge_error_t *err)
     case PROC_OP_START: return proc_start(p, err);
     case PROC_OP_PAUSE: return proc_pause(p, err);
     case PROC_OP_RESUME: return proc_resume(p, err);
-    case PROC_OP_KILL: return proc_kill(p, 0, false, err);
+    case PROC_OP_KILL: return proc_kill(p, SIGCONT, false, err);
     case PROC_OP_DELETE: return proc_delete(p, err);
     case PROC_OP_UPDATE: return proc_update(p, "{}", err);
     case PROC_OP_RESIZE: return proc_resize(p, 80, 24, err);
