@@ -188,10 +188,11 @@ containerd_shim_pids() {
   pids_with_arg -address "$CTRD_SOCK"
 }
 
-# The cgroup dirs of our namespace, deepest first.
+# The cgroup dirs of our namespace, deepest first: /sys/fs/cgroup/<controller>/<ns> with cgroup
+# v1 (and hybrid), /sys/fs/cgroup/<ns> with cgroup v2 alone.
 containerd_cgroup_dirs() {
   local d
-  for d in /sys/fs/cgroup/*/"$CTRD_NS"; do
+  for d in /sys/fs/cgroup/*/"$CTRD_NS" /sys/fs/cgroup/"$CTRD_NS"; do
     [ -d "$d" ] && find "$d" -depth -type d
   done
   return 0
@@ -253,9 +254,10 @@ containerd_teardown() {
   fi
   # shellcheck disable=SC2046
   kill_and_wait KILL $(containerd_shim_pids) || rc=1
-  # A paused container's processes cannot die until thawed (cgroup v1 freezer).
+  # A paused container's processes cannot die until thawed (v1 freezer, v2 cgroup.freeze).
   while IFS= read -r x; do
     [ -f "$x/freezer.state" ] && echo THAWED > "$x/freezer.state" 2>/dev/null
+    [ -f "$x/cgroup.freeze" ] && echo 0 > "$x/cgroup.freeze" 2>/dev/null
     # shellcheck disable=SC2046
     [ -f "$x/cgroup.procs" ] && kill_and_wait KILL $(cat "$x/cgroup.procs" 2>/dev/null)
   done < <(containerd_cgroup_dirs)

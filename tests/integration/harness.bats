@@ -137,5 +137,5 @@ teardown() {
   for p in $shims; do
     ! pid_alive "$p"
   done
-  [ -z "$(ls -d /sys/fs/cgroup/*/"$ns" 2>/dev/null)" ]
+  [ -z "$(ls -d /sys/fs/cgroup/*/"$ns" /sys/fs/cgroup/"$ns" 2>/dev/null)" ]
 }
