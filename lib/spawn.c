@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,9 +135,21 @@ spawn_child(pid_t parent, const char *path, char *const *argv, char *const *envp
   if (getppid() != parent)
     _exit(SPAWN_CHILD_FAILED);
 
+  /* The raw system call, not signal(): glibc refuses to touch the two real-time signals it
+   * reserves (32, 33), and GNU make starts its recipes with those ignored. An ignored
+   * disposition survives execve, so the runtime would inherit it. */
   for (int sig = 1; sig < NSIG; sig++)
     if (sig != SIGKILL && sig != SIGSTOP)
-      signal(sig, SIG_DFL);
+      {
+        struct
+        {
+          void (*handler)(int);
+          unsigned long flags;
+          void (*restorer)(void);
+          uint64_t mask;
+        } kact = { SIG_DFL, 0, NULL, 0 };
+        syscall(SYS_rt_sigaction, sig, &kact, NULL, sizeof(kact.mask));
+      }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -298,20 +311,44 @@ spawn_wait_pidfd(int pidfd, siginfo_t *si)
 
 struct spawn_io
 {
-  int in_fd;  /* our end of the stdin socket, -1 when done */
+  int in_fd;  /* our end of the stdin pipe, -1 when done */
   const char *in_data;
   size_t in_len, in_off;
   struct capture out, err;
 };
+
+/* write(2) on a pipe whose reader is gone raises SIGPIPE, which would kill a shim that has not
+ * ignored it. Block it around the write and consume the one we caused, so the caller sees EPIPE
+ * and nothing else changes (a SIGPIPE that was already pending is left alone). */
+static ssize_t
+write_no_sigpipe(int fd, const void *buf, size_t len)
+{
+  sigset_t pipe_set, old, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE);
+
+  sigprocmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t n = write(fd, buf, len);
+  int saved = errno;
+  if (n < 0 && saved == EPIPE && !was_pending)
+    {
+      const struct timespec zero = { 0, 0 };
+      while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+        ;
+    }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  errno = saved;
+  return n;
+}
 
 static void
 spawn_io_write_stdin(struct spawn_io *io)
 {
   while (io->in_off < io->in_len)
     {
-      /* A socket rather than a pipe: MSG_NOSIGNAL turns a child that exits without reading into
-       * EPIPE here instead of a SIGPIPE for the whole shim. */
-      ssize_t n = send(io->in_fd, io->in_data + io->in_off, io->in_len - io->in_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ssize_t n = write_no_sigpipe(io->in_fd, io->in_data + io->in_off, io->in_len - io->in_off);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0 && errno == EAGAIN)
@@ -430,13 +467,21 @@ spawn_run(const struct spawn_opts *opts, struct spawn_result *ret, wedge_error_t
 
   if (opts->stdin_fd == SPAWN_CAPTURE)
     {
-      int sp[2];
-      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
-        return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot create a socket pair");
-      shutdown(sp[0], SHUT_RD);
-      shutdown(sp[1], SHUT_WR);
-      io.in_fd = sp[0];
-      in_child = sp[1];
+      /* A pipe, not a socket: crun 1.8.1 reads `update --resources -` by opening /dev/stdin,
+       * which fails with ENXIO on a socket. Our end is non-blocking so a child that does not
+       * read cannot stall us. */
+      int p[2];
+      if (pipe2(p, O_CLOEXEC) < 0)
+        return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot create a pipe");
+      if (fcntl(p[1], F_SETFL, O_NONBLOCK) < 0)
+        {
+          int e = errno;
+          close(p[0]);
+          close(p[1]);
+          return wedge_error_set_errno(err, e, WEDGE_INTERNAL, "cannot make the stdin pipe non-blocking");
+        }
+      io.in_fd = p[1];
+      in_child = p[0];
       io.in_data = opts->stdin_data;
       io.in_len = opts->stdin_data ? opts->stdin_len : 0;
     }
