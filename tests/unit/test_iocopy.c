@@ -507,6 +507,78 @@ test_fifo_without_reader_does_not_block(void **state)
 }
 
 static void
+free_in_done(struct iocopy *io, void *data)
+{
+  (*(int *) data)++;
+  iocopy_free(io);
+}
+
+/* The done callback may free the copier (ASan checks nothing touches it afterwards). */
+static void
+test_done_callback_may_free_the_copier(void **state)
+{
+  struct fixture *f = *state;
+  int rd = open_reader(f->out);
+  struct iocopy *io = NULL;
+  struct iocopy_config cfg = { .stdout_path = f->out, .uid = (uid_t) -1, .gid = (gid_t) -1 };
+  assert_int_equal(iocopy_new(f->loop, &cfg, &io, NULL), 0);
+  assert_int_equal(write(iocopy_runtime_stdio(io).out, "bye\n", 4), 4);
+  iocopy_close_runtime_ends(io);
+  int calls = 0;
+  iocopy_on_done(io, free_in_done, &calls);
+  int64_t end = now_ms() + 5000;
+  while (calls == 0 && now_ms() < end)
+    assert_true(loop_run_once(f->loop, 10) >= 0);
+  assert_int_equal(calls, 1);
+  run_for(f, 20);
+  char buf[8];
+  assert_int_equal(read(rd, buf, sizeof(buf)), 4);
+  assert_memory_equal(buf, "bye\n", 4);
+  assert_int_equal(read(rd, buf, sizeof(buf)), 0);
+  close(rd);
+}
+
+/* CloseIO may come before the client closes its writer: EOF follows the client's close. */
+static void
+test_stdin_close_io_before_client_detaches(void **state)
+{
+  struct fixture *f = *state;
+  struct iocopy *io = NULL;
+  struct iocopy_config cfg = { .stdin_path = f->in, .uid = (uid_t) -1, .gid = (gid_t) -1 };
+  assert_int_equal(iocopy_new(f->loop, &cfg, &io, NULL), 0);
+  int container = fcntl(iocopy_runtime_stdio(io).in, F_DUPFD_CLOEXEC, 3);
+  iocopy_close_runtime_ends(io);
+  int client = open(f->in, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  assert_true(client >= 0);
+  iocopy_close_stdin(io);
+  run_for(f, 30);
+  struct pollfd p = { .fd = container, .events = POLLIN };
+  assert_int_equal(poll(&p, 1, 0), 0);
+
+  assert_int_equal(write(client, "x", 1), 1);
+  close(client);
+  int64_t end = now_ms() + 5000;
+  char buf[8];
+  size_t got = 0;
+  for (;;)
+    {
+      assert_true(now_ms() < end);
+      assert_true(loop_run_once(f->loop, 10) >= 0);
+      if (poll(&p, 1, 0) == 0)
+        continue;
+      ssize_t n = read(container, buf + got, sizeof(buf) - got);
+      if (n == 0)
+        break;
+      assert_true(n > 0);
+      got += (size_t) n;
+    }
+  assert_int_equal(got, 1);
+  assert_int_equal(buf[0], 'x');
+  close(container);
+  iocopy_free(io);
+}
+
+static void
 test_bad_paths_are_refused(void **state)
 {
   struct fixture *f = *state;
@@ -566,6 +638,8 @@ main(void)
     cmocka_unit_test_setup_teardown(test_output_before_exit_is_delivered_before_done, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stdin_eof_propagates_after_close_io, setup, teardown),
     cmocka_unit_test_setup_teardown(test_fifo_without_reader_does_not_block, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_done_callback_may_free_the_copier, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_stdin_close_io_before_client_detaches, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_paths_are_refused, setup, teardown),
     cmocka_unit_test(test_pipe_helper_blocking_only_on_container_side),
   };

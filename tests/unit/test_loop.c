@@ -186,6 +186,44 @@ test_unblocked_signal_refused(void **state)
   loop_free(l);
 }
 
+static int
+count_signal(struct loop_source *s, const struct signalfd_siginfo *si, void *data)
+{
+  (void) s;
+  assert_int_equal(si->ssi_signo, SIGUSR1);
+  (*(int *) data)++;
+  return 0;
+}
+
+static void
+test_disabled_signal_stays_pending(void **state)
+{
+  (void) state;
+  struct loop *l = new_loop();
+  const int sigs[] = { SIGUSR1 };
+  assert_int_equal(loop_block_signals(sigs, ARRAY_SIZE(sigs), NULL), 0);
+  int calls = 0;
+  struct loop_source *s;
+  assert_int_equal(loop_add_signal(l, SIGUSR1, count_signal, &calls, &s, NULL), 0);
+  assert_int_equal(loop_source_set_enabled(s, false), 0);
+  assert_int_equal(raise(SIGUSR1), 0);
+  assert_int_equal(loop_run_once(l, 0), 0);
+  assert_int_equal(calls, 0);
+
+  sigset_t pending;
+  sigpending(&pending);
+  assert_true(sigismember(&pending, SIGUSR1));
+
+  assert_int_equal(loop_source_set_enabled(s, true), 0);
+  assert_int_equal(loop_run_once(l, 1000), 1);
+  assert_int_equal(calls, 1);
+  loop_free(l);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 struct timer_log
 {
   const void *order[8];
@@ -579,6 +617,7 @@ main(void)
     cmocka_unit_test(test_io_readiness),
     cmocka_unit_test(test_signal_sigchld),
     cmocka_unit_test(test_unblocked_signal_refused),
+    cmocka_unit_test(test_disabled_signal_stays_pending),
     cmocka_unit_test(test_timers_fire_in_order_never_early),
     cmocka_unit_test(test_timer_rearmed_in_callback_waits_for_next_iteration),
     cmocka_unit_test(test_free_self_and_other_during_dispatch),
