@@ -14,6 +14,7 @@ struct check_ctx
   bool probe;               /* check_needs_features: only look for a trigger, record nothing */
   bool needs;
   struct check_result *res;
+  const struct check_rule *rule; /* the rule being walked */
   size_t cap;
   int error;
 };
@@ -96,7 +97,13 @@ check_add(struct check_ctx *c, enum check_severity sev, const char *key, const c
       r->findings = n;
       c->cap = cap;
     }
-  struct check_finding f = { .severity = sev, .key = key };
+  const struct check_rule *rule = c->rule;
+  struct check_finding f = {
+    .severity = sev,
+    .key = key,
+    .needs_confirming = rule && rule->trigger &&
+                        !(json_is_string(value) && check_str_in(rule->baseline, json_string_value(value))),
+  };
   va_list ap;
   va_start(ap, reason_fmt);
   int k = vasprintf(&f.reason, reason_fmt, ap);
@@ -155,8 +162,7 @@ check_member(struct check_ctx *c, const struct check_rule *rule, const char *pat
   if (!json_is_array(list))
     return check_add_missing(c, rule, path, context, value);
   if (name == NULL || !check_json_list_has(list, name))
-    check_add(c, rule->unsupported, rule->key, path, context, value, "%s does not list it: unsupported %s", rule->key,
-              rule->what);
+    check_add(c, rule->unsupported, rule->key, path, context, value, "%s does not list it", rule->key);
 }
 
 /* The element at path is honoured only when the rule's boolean key is true. */
@@ -704,27 +710,27 @@ check_visit_no_key(struct check_ctx *c, const struct check_rule *rule, json_t *c
 /* ---- the table -------------------------------------------------------------------------------- */
 
 static const struct check_rule check_rules[] = {
-  { "ociVersionMin", "the config's spec version", CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_oci_version },
+  { "ociVersionMin", "the config's runtime-spec version", CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_oci_version },
   /* Idmapped mounts are refused even when the runtime does not say: containerd does the same,
    * and a dropped mapping writes wrong owners into the volume. */
   { "linux.mountExtensions.idmap.enabled", "idmapped mounts",
     CHECK_REFUSE, CHECK_REFUSE, true, NULL, check_visit_idmap_mappings },
   { "linux.mountExtensions.idmap.enabled", "idmapped mounts",
     CHECK_REFUSE, CHECK_REFUSE, true, NULL, check_visit_idmap_options },
-  { "mountOptions", "mount option", CHECK_REFUSE, CHECK_UNKNOWN, true, NULL, check_visit_idmap_option_names },
-  { "mountOptions", "mount option", CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_mount_options },
-  { "hooks", "hook", CHECK_REFUSE, CHECK_UNKNOWN, true, spec10_hooks, check_visit_hooks },
-  { "linux.namespaces", "namespace type",
+  { "mountOptions", "mount options", CHECK_REFUSE, CHECK_UNKNOWN, true, NULL, check_visit_idmap_option_names },
+  { "mountOptions", "mount options", CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_mount_options },
+  { "hooks", "hooks", CHECK_REFUSE, CHECK_UNKNOWN, true, spec10_hooks, check_visit_hooks },
+  { "linux.namespaces", "namespace types",
     CHECK_REFUSE, CHECK_UNKNOWN, true, spec10_namespaces, check_visit_namespaces },
-  { "linux.capabilities", "capability", CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_capabilities },
+  { "linux.capabilities", "capabilities", CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_capabilities },
   /* A runtime built without seccomp errors on a seccomp config by itself (runc: "config
    * provided but seccomp not supported"): no reason to ask it beforehand. */
   { "linux.seccomp.enabled", "seccomp", CHECK_REFUSE, CHECK_UNKNOWN, false, NULL, check_visit_seccomp_enabled },
-  { "linux.seccomp.actions", "seccomp action",
+  { "linux.seccomp.actions", "seccomp actions",
     CHECK_REFUSE, CHECK_UNKNOWN, true, spec10_seccomp_actions, check_visit_seccomp_actions },
-  { "linux.seccomp.operators", "seccomp operator", CHECK_REFUSE, CHECK_UNKNOWN, true, spec10_seccomp_operators,
+  { "linux.seccomp.operators", "seccomp operators", CHECK_REFUSE, CHECK_UNKNOWN, true, spec10_seccomp_operators,
     check_visit_seccomp_operators },
-  { "linux.seccomp.archs", "seccomp architecture",
+  { "linux.seccomp.archs", "seccomp architectures",
     CHECK_REFUSE, CHECK_UNKNOWN, true, spec10_seccomp_archs, check_visit_seccomp_archs },
   { "linux.seccomp.supportedFlags", "seccomp flags",
     CHECK_REFUSE, CHECK_UNKNOWN, true, NULL, check_visit_seccomp_flags },
@@ -738,9 +744,9 @@ static const struct check_rule check_rules[] = {
   { "linux.intelRdt.monitoring", "Intel RDT monitoring",
     CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_intel_rdt },
   { "linux.cgroup.rdma", "the RDMA cgroup", CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_rdma },
-  { "linux.memoryPolicy.modes", "memory policy mode",
+  { "linux.memoryPolicy.modes", "memory policy modes",
     CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_memory_policy },
-  { "linux.memoryPolicy.flags", "memory policy flag",
+  { "linux.memoryPolicy.flags", "memory policy flags",
     CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_memory_policy },
   { NULL, "", CHECK_UNKNOWN, CHECK_UNKNOWN, false, NULL, check_visit_no_key },
 };
@@ -752,6 +758,7 @@ check_walk(struct check_ctx *c, json_t *config)
     {
       if (c->probe && !check_rules[i].trigger)
         continue;
+      c->rule = &check_rules[i];
       check_rules[i].visit(c, &check_rules[i], config);
       if (c->probe && c->needs)
         return;
@@ -831,8 +838,9 @@ json_t *
 check_finding_to_json(const struct check_finding *f)
 {
   json_t *value = json_loads(f->value, JSON_DECODE_ANY, NULL);
-  json_t *o = json_pack("{s:s, s:s, s:o, s:s?, s:s}", "severity", check_severity_name(f->severity), "path", f->path,
-                        "value", value ? value : json_null(), "featuresKey", f->key, "reason", f->reason);
+  json_t *o = json_pack("{s:s, s:s, s:o, s:s?, s:s, s:b}", "severity", check_severity_name(f->severity), "path",
+                        f->path, "value", value ? value : json_null(), "featuresKey", f->key, "reason", f->reason,
+                        "needsConfirming", f->needs_confirming);
   if (o && f->context && json_object_set_new(o, "context", json_string(f->context)) < 0)
     {
       json_decref(o);

@@ -47,6 +47,7 @@ struct check_finding
   char *value;       /* the value at path, as compact JSON */
   const char *key;   /* the features key consulted; NULL when no features key describes the field */
   char *reason;      /* "linux.seccomp.archs does not list it", "the runtime does not say", ... */
+  bool needs_confirming; /* this element alone makes check_needs_features() true */
 };
 
 struct check_result
@@ -76,7 +77,7 @@ const char *check_severity_name(enum check_severity s);
 char *check_finding_describe(const struct check_finding *f);
 
 /* {"severity", "path", "context"?, "value" (the JSON value), "featuresKey" (null when none),
- * "reason"}; NULL on ENOMEM. */
+ * "reason", "needsConfirming"}; NULL on ENOMEM. */
 json_t *check_finding_to_json(const struct check_finding *f);
 
 #endif
