@@ -159,12 +159,9 @@ features_cache_get(const struct oci_runtime *rt, const char *dir, json_t **ret, 
       return r;
     }
 
-  /* Ask exactly the binary the identity describes. */
-  struct oci_runtime exact = *rt;
-  exact.binary = binary;
   json_t *features = NULL;
   _cleanup_error_ wedge_error_t ferr = WEDGE_ERROR_INIT;
-  r = oci_features(&exact, &features, &ferr);
+  r = oci_features(rt, &features, &ferr);
   /* Only a definite answer about a binary that did not change meanwhile is worth keeping. */
   if ((r == 0 || r == -EOPNOTSUPP) && stat(binary, &after) == 0 && after.st_ino == before.st_ino &&
       after.st_dev == before.st_dev && after.st_size == before.st_size &&

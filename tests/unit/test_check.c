@@ -428,14 +428,7 @@ test_needs_features(void **state)
 static char *
 write_recording_runtime(const char *dir, const char *calls, const char *features_file)
 {
-  _cleanup_free_ char *body = NULL;
-  assert_true(asprintf(&body,
-                       "echo \"$*\" >> '%s'\n"
-                       "[ \"$1\" = features ] || exit 1\n"
-                       "[ -n '%s' ] || { echo 'unknown command features' >&2; exit 1; }\n"
-                       "cat '%s'",
-                       calls, features_file ? features_file : "", features_file ? features_file : "") > 0);
-  char *path = tu_write_script(dir, "recording-runtime", body);
+  char *path = tu_write_recording_runtime(dir, calls, features_file);
   assert_non_null(path);
   return path;
 }
