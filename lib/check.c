@@ -710,7 +710,8 @@ check_visit_no_key(struct check_ctx *c, const struct check_rule *rule, json_t *c
 /* ---- the table -------------------------------------------------------------------------------- */
 
 static const struct check_rule check_rules[] = {
-  { "ociVersionMin", "the config's runtime-spec version", CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_oci_version },
+  { "ociVersionMin", "the config's runtime-spec version",
+    CHECK_WARN, CHECK_UNKNOWN, false, NULL, check_visit_oci_version },
   /* Idmapped mounts are refused even when the runtime does not say: containerd does the same,
    * and a dropped mapping writes wrong owners into the volume. */
   { "linux.mountExtensions.idmap.enabled", "idmapped mounts",

@@ -95,7 +95,8 @@ check_print_table(FILE *out, const struct check_result *res, bool too_old)
       wval = v > wval ? v : wval;
     }
   wval = wval > CHECK_VALUE_WIDTH ? CHECK_VALUE_WIDTH : wval;
-  fprintf(out, "%-8s  %-*s  %-*s  %-*s  %s\n", "SEVERITY", wpath, "PATH", wval, "VALUE", wkey, "FEATURES KEY", "REASON");
+  fprintf(out, "%-8s  %-*s  %-*s  %-*s  %s\n", "SEVERITY", wpath, "PATH", wval, "VALUE", wkey, "FEATURES KEY",
+          "REASON");
   for (size_t i = 0; i < res->n; i++)
     {
       const struct check_finding *f = &res->findings[i];
