@@ -11,5 +11,7 @@
 
 int cmd_lifecycle(int argc, char **argv);
 void cmd_lifecycle_usage(FILE *out);
+int cmd_check(int argc, char **argv);
+void cmd_check_usage(FILE *out);
 
 #endif

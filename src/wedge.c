@@ -14,6 +14,7 @@ struct wedge_command
 
 static const struct wedge_command wedge_commands[] = {
   { "lifecycle", "drive one container through OCI runtime steps (create, start, exec, ...)", cmd_lifecycle },
+  { "check", "list what in a config.json the OCI runtime would silently ignore", cmd_check },
 };
 
 static void
@@ -28,6 +29,8 @@ wedge_usage(FILE *out)
     fprintf(out, "  %-12s %s\n", wedge_commands[i].name, wedge_commands[i].summary);
   fprintf(out, "\n");
   cmd_lifecycle_usage(out);
+  fprintf(out, "\n");
+  cmd_check_usage(out);
 }
 
 int

@@ -247,7 +247,7 @@ add_idmapped_mount() {
   lc runc idmap-runc create start
   [ "$status" -eq 1 ]
   [ "${#lines[@]}" -eq 1 ]
-  [[ "${lines[0]}" == "create: error: mounts["*"] (/data) is an idmapped mount, but runtime runc does not support idmapped mounts"* ]]
+  [[ "${lines[0]}" == "create: error: runtime runc would silently ignore what config.json asks for; refused (2): mounts["*"].uidMappings (/data) = "*"the runtime does not say whether it supports idmapped mounts (linux.mountExtensions.idmap.enabled is absent)"*"; mounts["*"].gidMappings (/data) = "* ]]
   # The runtime was never asked to create it.
   [ ! -e "$WEDGE_TEST_DIR/root-runc/idmap-runc" ]
   no_leaks runc idmap-runc
@@ -258,7 +258,7 @@ add_idmapped_mount() {
   lc crun idmap-crun create start
   [ "$status" -eq 1 ]
   [ "${#lines[@]}" -eq 1 ]
-  [[ "${lines[0]}" == "create: error: mounts["*"] (/data) is an idmapped mount, but runtime crun is too old to support it"* ]]
+  [[ "${lines[0]}" == "create: error: runtime crun is too old to confirm what config.json needs: its \`features\` command failed ("*"); refused (2): mounts["*"].uidMappings (/data) = "*"linux.mountExtensions.idmap.enabled is absent"* ]]
   no_leaks crun idmap-crun
 }
 

@@ -84,9 +84,11 @@ test_runc_115_without_mount_extensions_is_refused(void **state)
   assert_int_equal(run_gate(*state, "runc", &err), -EOPNOTSUPP);
   assert_int_equal(err.status, WEDGE_FAILED_PRECONDITION);
   const char *msg = wedge_error_message(&err);
-  assert_contains(msg, "mounts[1] (/data)");
-  assert_contains(msg, "runtime runc does not support idmapped mounts");
-  assert_contains(msg, "linux.mountExtensions.idmap.enabled");
+  assert_contains(msg, "runtime runc would silently ignore");
+  assert_contains(msg, "mounts[1].uidMappings (/data)");
+  assert_contains(msg, "mounts[1].gidMappings (/data)");
+  assert_contains(msg, "does not say whether it supports idmapped mounts");
+  assert_contains(msg, "linux.mountExtensions.idmap.enabled is absent");
 }
 
 static void
@@ -102,7 +104,7 @@ test_crun_181_without_features_is_too_old(void **state)
   assert_int_equal(run_gate(*state, "crun", &err), -EOPNOTSUPP);
   assert_int_equal(err.status, WEDGE_FAILED_PRECONDITION);
   const char *msg = wedge_error_message(&err);
-  assert_contains(msg, "mounts[1] (/data)");
+  assert_contains(msg, "mounts[1].uidMappings (/data)");
   assert_contains(msg, "runtime crun is too old");
   assert_contains(msg, "`features` command failed");
   assert_contains(msg, "linux.mountExtensions.idmap.enabled");
@@ -142,6 +144,9 @@ test_runtime_with_idmap_disabled_is_refused(void **state)
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(run_gate(*state, rt, &err), -EOPNOTSUPP);
   assert_contains(wedge_error_message(&err), "does not support idmapped mounts");
+  /* Every refusal is listed, not only the first. */
+  assert_contains(wedge_error_message(&err), "refused (2): mounts[1].uidMappings");
+  assert_contains(wedge_error_message(&err), "; mounts[1].gidMappings");
 }
 
 static void

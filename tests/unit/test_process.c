@@ -354,7 +354,7 @@ test_create_refused_by_gate(void **state)
   struct proc *p = new_init(f, NULL);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(proc_create(p, &err), -EOPNOTSUPP);
-  assert_contains(wedge_error_message(&err), "mounts[0] (/v)");
+  assert_contains(wedge_error_message(&err), "mounts[0].uidMappings (/v)");
   _cleanup_free_ char *calls = calls_take(f);
   assert_contains(calls, "features");
   assert_null(strstr(calls, "create"));
