@@ -60,7 +60,7 @@ no_leaks() {
   done
   [ ! -e "$WEDGE_TEST_DIR/root-$rt/$id" ] || { echo "leak: state $WEDGE_TEST_DIR/root-$rt/$id" >&2; return 1; }
   local cg
-  cg=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name "$id" 2>/dev/null)
+  cg=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name "$id" 2>/dev/null || true)
   [ -z "$cg" ] || { echo "leak: cgroups $cg" >&2; return 1; }
   [ ! -e "$BUNDLE/init.pid" ] || { echo "leak: $BUNDLE/init.pid" >&2; return 1; }
   leak_check "$WEDGE_TEST_DIR" "$WEDGE_TEST_DIR/root-$rt"
