@@ -9,7 +9,8 @@
  * reported with the path. */
 int mount_unmount_all(const char *target, wedge_error_t *err);
 
-/* true when `path` is a mount point (from /proc/self/mountinfo). */
+/* 1 when `path` is a mount point (from /proc/self/mountinfo, after resolving symlinks), 0 when
+ * not, a negative errno when `path` cannot be resolved or mountinfo read. */
 int mount_is_mountpoint(const char *path);
 
 #endif

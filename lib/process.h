@@ -5,7 +5,9 @@
  * (cmd/containerd-shim-runc-v2/process/init_state.go and exec_state.go); the legality is one
  * table (state x operation) in process.c. An illegal operation returns -EPERM with status
  * FailedPrecondition and the runc shim's text ("cannot start a running
- * process", "cannot pause a stopped container", ...) and changes nothing.
+ * process", "cannot pause a stopped container", ...) and changes nothing: no state change, no
+ * runtime call. Kill and delete of a deleted process are -ENOENT / NotFound, as the runc shim
+ * wraps those two in ErrNotFound.
  *
  * Exit status and time are recorded once (proc_set_exited); a second report is ignored. Waiters
  * registered with proc_on_exit() run once, when the exit is recorded (at once if it already was).
@@ -75,7 +77,7 @@ struct proc_init_config
   bool no_pivot;
   bool no_new_keyring;
   const char *console_socket; /* NULL: no terminal */
-  struct oci_stdio stdio;
+  struct oci_stdio stdio;     /* borrowed: the IO layer owns and closes these fds */
   const char *checkpoint;     /* image path: create from checkpoint (restored at start) */
   const char *criu_work_path; /* NULL: none */
 };
@@ -123,7 +125,9 @@ struct proc
 const char *proc_state_name(enum proc_state s);
 const char *proc_op_name(enum proc_op op);
 
-/* 0 when `op` is legal in `s` for a process of `kind`; else -EPERM with the refusal text. */
+/* 0 when `op` is legal in `s` for a process of `kind`; 1 when it is accepted and ignored (an exit
+ * reported for a process already stopped or deleted); else -EPERM (or -ENOENT, see above) with the
+ * refusal text. */
 int proc_check(enum proc_kind kind, enum proc_state s, enum proc_op op, wedge_error_t *err);
 
 int proc_init_new(const struct proc_init_config *cfg, struct proc **ret, wedge_error_t *err);
@@ -132,13 +136,15 @@ int proc_exec_new(struct proc *init, const struct proc_exec_config *cfg, struct 
 void proc_free(struct proc *p);
 
 /* init: runs the features gate on <bundle>/config.json, then `runtime create`, reads the pid
- * file (<bundle>/init.pid). With a checkpoint, only records the state created-from-checkpoint. */
+ * file (<bundle>/init.pid). With a checkpoint, runs the gate only (restore reads the same
+ * config.json); the state stays created-from-checkpoint and proc_start restores. */
 int proc_create(struct proc *p, wedge_error_t *err);
 /* init: `start` (or `restore` from a checkpoint); exec: `exec --detach` and its pid file. */
 int proc_start(struct proc *p, wedge_error_t *err);
 int proc_pause(struct proc *p, wedge_error_t *err);
 int proc_resume(struct proc *p, wedge_error_t *err);
-/* init: `runtime kill [--all]`; exec: kill(2) on its pid. A finished process: -ESRCH/NotFound. */
+/* init: `runtime kill [--all]`; exec: kill(2) on its pid. A finished process: -ESRCH/NotFound
+ * "process already finished"; an exec not started yet: -EPERM/FailedPrecondition. */
 int proc_kill(struct proc *p, int signo, bool all, wedge_error_t *err);
 /* Waits for IO (bounded), `runtime delete` (tolerating "does not exist"), unmounts the rootfs
  * recursively (init), removes the exec's pid file (exec); an unmount failure is reported. */
@@ -150,7 +156,8 @@ int proc_resize(struct proc *p, unsigned width, unsigned height, wedge_error_t *
 
 /* Records the exit (first call only), moves the process to stopped and runs the waiters. */
 void proc_set_exited(struct proc *p, int wait_status);
-/* Runs cb once the process has exited (at once when it already has). */
+/* Runs cb once the process has exited (at once when it already has). Waiters run in the order
+ * they registered; a callback must not free the process. -ENOMEM is the only failure. */
 int proc_on_exit(struct proc *p, proc_exit_cb cb, void *data);
 
 /* Converts a waitpid() status to containerd's exit status (code, or 128 + signal). */
