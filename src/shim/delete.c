@@ -1,0 +1,322 @@
+/* `delete`: cleanup after a shim daemon that is gone, as containerd-shim-runc-v2's
+ * manager.Stop (runtime/v2/runc/manager/manager_linux.go, 1.6.20), reference §2.8.
+ *
+ * containerd runs it after EVERY ttrpc disconnect (also after a normal task delete) with a 5 s
+ * deadline, stdout and stderr captured separately. stdout must be a DeleteResponse; stderr is
+ * logged as "cleanup warnings". A non-zero exit leaves the bundle behind, so every failure here
+ * is a warning on stderr and we still answer {pid, 137, now} and exit 0.
+ *
+ * It never talks to the daemon: for a grouped shim the daemon keeps serving the others. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "pbwire.h"
+#include "shim.h"
+
+/* containerd kills us at 5 s; leave room for unmounting and answering. */
+#define DELETE_RUNTIME_TIMEOUT_MS 3000
+#define DELETE_UNMOUNT_BUSY_RETRIES 20
+#define DELETE_UNMOUNT_BUSY_SLEEP_MS 50
+/* 128 + SIGKILL, what the runc shim reports for a process it could not wait for. */
+#define DELETE_EXIT_STATUS 137
+/* runc's ReadPidFile returns -1 for a missing file; the runc shim casts it to uint32. */
+#define DELETE_PID_UNKNOWN UINT32_MAX
+
+static void
+sleep_ms(long ms)
+{
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+    ;
+}
+
+static long
+now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Reads a small file whole; NULL with errno set on failure. Trailing whitespace is kept. */
+static char *
+read_small_file(const char *path)
+{
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return NULL;
+  char buf[PATH_MAX];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  if (n < 0)
+    return NULL;
+  buf[n] = '\0';
+  return strdup(buf);
+}
+
+struct delete_runtime
+{
+  char *binary; /* from `runtime`; "runc" when the file is empty */
+  char *root;   /* from options.json "root"; SHIM_DEFAULT_RUNTIME_ROOT otherwise */
+};
+
+static void
+delete_runtime_free(struct delete_runtime *rt)
+{
+  free(rt->binary);
+  free(rt->root);
+}
+
+/* -ENOENT when there is no `runtime` file: the daemon never created a container in this
+ * bundle, so there is nothing for the runtime to delete. */
+static int
+delete_read_runtime(const char *bundle, struct delete_runtime *ret, wedge_error_t *err)
+{
+  _cleanup_free_ char *runtime_path = NULL, *options_path = NULL;
+  if (asprintf(&runtime_path, "%s/" SHIM_RUNTIME_FILE, bundle) < 0
+      || asprintf(&options_path, "%s/" SHIM_OPTIONS_FILE, bundle) < 0)
+    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+
+  _cleanup_free_ char *binary = read_small_file(runtime_path);
+  if (binary == NULL)
+    return wedge_error_set_errno(err, errno, errno == ENOENT ? WEDGE_NOT_FOUND : WEDGE_UNKNOWN, "read %s",
+                                 runtime_path);
+  if (binary[0] == '\0')
+    {
+      free(binary);
+      binary = strdup(SHIM_DEFAULT_RUNTIME);
+    }
+
+  _cleanup_free_ char *root = NULL;
+  json_error_t jerr;
+  json_t *options = json_load_file(options_path, 0, &jerr);
+  if (options)
+    {
+      const char *r = json_string_value(json_object_get(options, "root"));
+      if (r && r[0])
+        root = strdup(r);
+      json_decref(options);
+    }
+  else if (access(options_path, F_OK) == 0)
+    {
+      wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "parse %s: %s", options_path, jerr.text);
+      return -EINVAL;
+    }
+  if (root == NULL)
+    root = strdup(SHIM_DEFAULT_RUNTIME_ROOT);
+  if (binary == NULL || root == NULL)
+    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+  ret->binary = TAKE_PTR(binary);
+  ret->root = TAKE_PTR(root);
+  return 0;
+}
+
+/* `<runtime> --root <root>/<ns> delete --force <id>` with the runtime's output on our stderr
+ * (stdout is the DeleteResponse). This is the one place the OCI runtime client from lib/oci
+ * replaces later. */
+static int
+delete_run_runtime(const struct delete_runtime *rt, const char *ns, const char *id, wedge_error_t *err)
+{
+  _cleanup_free_ char *root = NULL;
+  if (asprintf(&root, "%s/%s", rt->root, ns) < 0)
+    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+  char *argv[] = { rt->binary, (char *) "--root", root, (char *) "delete", (char *) "--force", (char *) id, NULL };
+
+  pid_t pid = fork();
+  if (pid < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "fork");
+  if (pid == 0)
+    {
+      /* A runtime must not outlive a `delete` that containerd killed at its deadline. */
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+        _exit(127);
+      int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (devnull >= 0)
+        dup2(devnull, STDIN_FILENO);
+      close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+      execvp(argv[0], argv);
+      dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
+      _exit(127);
+    }
+
+  long deadline = now_ms() + DELETE_RUNTIME_TIMEOUT_MS;
+  int status;
+  for (;;)
+    {
+      pid_t w = waitpid(pid, &status, WNOHANG);
+      if (w == pid)
+        break;
+      if (w < 0 && errno != EINTR)
+        return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "wait for %s", rt->binary);
+      if (now_ms() >= deadline)
+        {
+          kill(pid, SIGKILL);
+          waitpid(pid, NULL, 0);
+          return wedge_error_set(err, ETIMEDOUT, WEDGE_DEADLINE_EXCEEDED, "%s delete --force %s: timed out after %d ms",
+                                 rt->binary, id, DELETE_RUNTIME_TIMEOUT_MS);
+        }
+      sleep_ms(10);
+    }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return 0;
+  if (WIFEXITED(status))
+    return wedge_error_set(err, EIO, WEDGE_UNKNOWN, "%s delete --force %s: exit status %d", rt->binary, id,
+                           WEXITSTATUS(status));
+  return wedge_error_set(err, EIO, WEDGE_UNKNOWN, "%s delete --force %s: signal: %s", rt->binary, id,
+                         strsignal(WTERMSIG(status)));
+}
+
+/* mount.UnmountAll: umount2 until the kernel says it is no longer a mount point (EINVAL);
+ * EBUSY is retried briefly. A missing rootfs is fine. */
+static int
+delete_unmount_rootfs(const char *rootfs, wedge_error_t *err)
+{
+  int busy = 0;
+  for (;;)
+    {
+      if (umount2(rootfs, 0) == 0)
+        continue;
+      if (errno == EINVAL || errno == ENOENT)
+        return 0;
+      if (errno == EBUSY && busy++ < DELETE_UNMOUNT_BUSY_RETRIES)
+        {
+          sleep_ms(DELETE_UNMOUNT_BUSY_SLEEP_MS);
+          continue;
+        }
+      return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "unmount %s", rootfs);
+    }
+}
+
+/* Go's runc.ReadPidFile: a missing file gives -1 (0xFFFFFFFF on the wire); content that is not
+ * a number gives strconv.Atoi's 0. Unlike Atoi we accept a trailing newline (runc and crun
+ * write none, a human or a test may). */
+static uint32_t
+delete_read_pid(const char *bundle, wedge_error_t *err)
+{
+  _cleanup_free_ char *path = NULL;
+  if (asprintf(&path, "%s/init.pid", bundle) < 0)
+    return DELETE_PID_UNKNOWN;
+  _cleanup_free_ char *content = read_small_file(path);
+  if (content == NULL)
+    {
+      wedge_error_set_errno(err, errno, WEDGE_NOT_FOUND, "read %s", path);
+      return DELETE_PID_UNKNOWN;
+    }
+  char *end;
+  errno = 0;
+  long pid = strtol(content, &end, 10);
+  while (*end == '\n' || *end == ' ' || *end == '\t')
+    end++;
+  if (errno || end == content || *end != '\0' || pid < 0 || pid > INT_MAX)
+    {
+      wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "read %s: not a pid: \"%s\"", path, content);
+      return 0;
+    }
+  return (uint32_t) pid;
+}
+
+/* The runc shim derives the bundle from its cwd (filepath.Join(filepath.Dir(cwd), id)); -bundle
+ * names the same directory and is preferred when given. */
+static char *
+delete_bundle_path(const struct shim_flags *flags)
+{
+  if (flags->bundle[0])
+    return strdup(flags->bundle);
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof(cwd)) == NULL)
+    return strdup(".");
+  char *slash = strrchr(cwd, '/');
+  if (slash)
+    *slash = '\0';
+  char *path = NULL;
+  if (asprintf(&path, "%s/%s", cwd, flags->id) < 0)
+    return NULL;
+  return path;
+}
+
+static void
+delete_warn(struct shim_ctx *ctx, const char *what, wedge_error_t *err)
+{
+  const struct shimlog_field f[] = { { "error", wedge_error_message(err) } };
+  shimlog_with(&ctx->log, SHIMLOG_WARN, f, ARRAY_SIZE(f), "%s", what);
+  wedge_error_clear(err);
+}
+
+int
+shim_delete(struct shim_ctx *ctx)
+{
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  char pid_str[16];
+
+  /* As the runc shim's delete logger: stderr, with namespace and pid fields. */
+  shimlog_init_fd(&ctx->log, STDERR_FILENO, ctx->flags.debug);
+  snprintf(pid_str, sizeof(pid_str), "%d", (int) getpid());
+  shimlog_add_field(&ctx->log, "runtime", SHIM_RUNTIME_NAME);
+  shimlog_add_field(&ctx->log, "namespace", ctx->flags.namespace_);
+  shimlog_add_field(&ctx->log, "pid", pid_str);
+  for (size_t i = 0; i < ctx->flags.n_unknown; i++)
+    shimlog(&ctx->log, SHIMLOG_DEBUG, "ignoring unknown flag %s", ctx->flags.unknown[i]);
+
+  _cleanup_free_ char *bundle = delete_bundle_path(&ctx->flags);
+  uint32_t pid = DELETE_PID_UNKNOWN;
+  if (bundle)
+    {
+      struct delete_runtime rt = { 0 };
+      int r = delete_read_runtime(bundle, &rt, &err);
+      if (r == 0)
+        {
+          if (delete_run_runtime(&rt, ctx->flags.namespace_, ctx->flags.id, &err) < 0)
+            delete_warn(ctx, "failed to remove runc container", &err);
+        }
+      else if (r == -ENOENT)
+        {
+          shimlog(&ctx->log, SHIMLOG_DEBUG, "no runtime file in %s: no container to delete", bundle);
+          wedge_error_clear(&err);
+        }
+      else
+        delete_warn(ctx, "failed to read runtime options", &err);
+      delete_runtime_free(&rt);
+
+      _cleanup_free_ char *rootfs = NULL;
+      if (asprintf(&rootfs, "%s/rootfs", bundle) >= 0 && delete_unmount_rootfs(rootfs, &err) < 0)
+        delete_warn(ctx, "failed to cleanup rootfs mount", &err);
+
+      pid = delete_read_pid(bundle, &err);
+      if (err.msg)
+        delete_warn(ctx, "failed to read init pid file", &err);
+    }
+
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  uint8_t out[PBWIRE_DELETE_RESPONSE_MAX];
+  int n = pbwire_delete_response(out, sizeof(out), pid, DELETE_EXIT_STATUS, now.tv_sec, (int32_t) now.tv_nsec, &err);
+  if (n < 0)
+    {
+      delete_warn(ctx, "encode DeleteResponse", &err);
+      shimlog_close(&ctx->log);
+      return 0;
+    }
+  for (size_t off = 0; off < (size_t) n;)
+    {
+      ssize_t w = write(STDOUT_FILENO, out + off, (size_t) n - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        break;
+      off += (size_t) w;
+    }
+  shimlog_close(&ctx->log);
+  return 0;
+}

@@ -1,0 +1,53 @@
+/* containerd-shim-wedge-v2: the three ways containerd runs the binary.
+ *
+ *   start   bring a daemon up (or find the group's running one), print its address, exit 0
+ *   delete  clean up after a daemon that is gone, print a DeleteResponse, exit 0
+ *   (none)  the daemon itself, serving the task API on the socket `start` hands it as fd 3
+ *
+ * Files in the bundle that this binary owns (containerd owns the rest, reference §2.2):
+ *   address      written by `start`, the exact string it prints
+ *   start-stdin  the raw bytes `start` read on stdin (an options Any, a 2.3 BootstrapParams or
+ *                nothing: not interpreted here), for the daemon's Create; absent when empty
+ *   runtime      written by the daemon at Create: the OCI runtime binary name (empty = "runc"),
+ *                as the runc shim does; `delete` reads it
+ *   options.json written by the daemon at Create: JSON with at least "root" (runtime --root
+ *                parent, default /run/containerd/runc) and "binary_name", the same names the
+ *                runc shim uses for containerd.runc.v1.Options; `delete` reads it */
+#ifndef WEDGE_SHIM_H
+#define WEDGE_SHIM_H
+
+#include "shimflags.h"
+#include "shimlog.h"
+
+/* The runtime name containerd resolves to this binary (io.containerd.<wedge>.<v2>); it prefixes
+ * our errors on stderr and is the `runtime` field of every log line, as the runc shim's. */
+#define SHIM_RUNTIME_NAME "io.containerd.wedge.v2"
+
+/* Test-only override of the socket directory (default /run/containerd/s). containerd never
+ * derives the socket path itself, it dials what `start` prints and what `address` holds, so a
+ * different directory cannot confuse it; the variable only has to be the same for every
+ * `start` of a group. Integration tests use it so they never touch /run/containerd. */
+#define SHIM_SOCKET_DIR_ENV "WEDGE_SHIM_SOCKET_DIR"
+
+#define SHIM_START_STDIN_FILE "start-stdin"
+#define SHIM_RUNTIME_FILE "runtime"
+#define SHIM_OPTIONS_FILE "options.json"
+#define SHIM_DEFAULT_RUNTIME "runc"
+#define SHIM_DEFAULT_RUNTIME_ROOT "/run/containerd/runc"
+
+struct shim_ctx
+{
+  struct shim_flags flags;
+  struct shim_env env;
+  struct shimlog log;    /* stderr for start/delete, the bundle's log FIFO for the daemon */
+};
+
+/* Each returns the process exit status. */
+int shim_start(struct shim_ctx *ctx);
+int shim_delete(struct shim_ctx *ctx);
+int shim_daemon(struct shim_ctx *ctx);
+
+/* Prints "<runtime name>: <message>" on stderr, the way the reference shim reports failures. */
+void shim_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,302 @@
+/* `start`: containerd-shim-runc-v2's manager.Start (runtime/v2/runc/manager/manager_linux.go,
+ * 1.6.20), reference §2.5/§2.6.
+ *
+ * containerd reads stdout and stderr through ONE pipe and takes all of it, trimmed, as the
+ * address; it waits until every holder of that pipe has closed it. So on success nothing but
+ * the address is written, and the daemon gets /dev/null as fds 0-2. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "shim.h"
+#include "shimsock.h"
+
+#ifndef PR_SCHED_CORE
+#define PR_SCHED_CORE 62
+#endif
+#ifndef PR_SCHED_CORE_CREATE
+#define PR_SCHED_CORE_CREATE 1
+#endif
+#define SCHED_CORE_SCOPE_TGID 1
+
+/* An options Any is a few hundred bytes; a BootstrapParams a few KiB. */
+#define START_STDIN_MAX (1 << 20)
+
+static int
+read_all_stdin(char **ret_buf, size_t *ret_len, wedge_error_t *err)
+{
+  size_t cap = 4096, len = 0;
+  _cleanup_free_ char *buf = malloc(cap);
+  if (buf == NULL)
+    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+  for (;;)
+    {
+      if (len == cap)
+        {
+          if (cap >= START_STDIN_MAX)
+            return wedge_error_set(err, EFBIG, WEDGE_INVALID_ARGUMENT, "stdin larger than %d bytes",
+                                   START_STDIN_MAX);
+          char *bigger = realloc(buf, cap * 2);
+          if (bigger == NULL)
+            return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+          buf = bigger;
+          cap *= 2;
+        }
+      ssize_t n = read(STDIN_FILENO, buf + len, cap - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          /* A closed fd 0 (EBADF) is "no options", as /dev/null would be. */
+          if (errno == EBADF)
+            break;
+          return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "read stdin");
+        }
+      if (n == 0)
+        break;
+      len += (size_t) n;
+    }
+  *ret_buf = TAKE_PTR(buf);
+  *ret_len = len;
+  return 0;
+}
+
+/* Keeps the raw stdin for the daemon (see shim.h); removes a stale copy when empty. */
+static int
+save_start_stdin(const char *data, size_t len, wedge_error_t *err)
+{
+  if (len == 0)
+    {
+      unlink(SHIM_START_STDIN_FILE);
+      return 0;
+    }
+  _cleanup_close_ int fd = open(SHIM_START_STDIN_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "write %s", SHIM_START_STDIN_FILE);
+  while (len > 0)
+    {
+      ssize_t n = write(fd, data, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "write %s", SHIM_START_STDIN_FILE);
+      data += n;
+      len -= (size_t) n;
+    }
+  return 0;
+}
+
+static void
+child_fail(int errpipe, int errnum)
+{
+  ssize_t n = write(errpipe, &errnum, sizeof(errnum));
+  (void) n;
+  _exit(127);
+}
+
+/* In the child between fork and exec: only async-signal-safe calls. */
+static void
+child_exec_daemon(const char *self, char *const argv[], int listen_fd, int errpipe, bool sched_core)
+{
+  /* Out of the way of fds 0-3, which are about to be replaced. */
+  int moved = fcntl(errpipe, F_DUPFD_CLOEXEC, 10);
+  if (moved < 0)
+    child_fail(errpipe, errno);
+  errpipe = moved;
+
+  if (setsid() < 0)
+    child_fail(errpipe, errno);
+
+  /* The daemon and, through it, the containers share one core-scheduling cookie, as the runc
+   * shim arranges with schedcore.Create(ProcessGroup) before starting its daemon. */
+  if (sched_core && prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0, SCHED_CORE_SCOPE_TGID, 0) < 0)
+    child_fail(errpipe, errno);
+
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0)
+    child_fail(errpipe, errno);
+  /* fd 3 must not collide with the fds we are about to place. */
+  int sock = fcntl(listen_fd, F_DUPFD_CLOEXEC, 10);
+  if (sock < 0)
+    child_fail(errpipe, errno);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(devnull, fd) < 0)
+      child_fail(errpipe, errno);
+  if (dup2(sock, 3) < 0)
+    child_fail(errpipe, errno);
+  /* containerd's Go exec passes exactly fds 0-3; whatever else the caller of `start` left
+   * inheritable (a test harness' pipes) must not live on in the daemon. The error pipe is
+   * CLOEXEC and survives until exec. */
+  if (close_range(4, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    child_fail(errpipe, errno);
+
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+
+  execv(self, argv);
+  child_fail(errpipe, errno);
+}
+
+/* The runc shim puts its daemon one point above containerd (the parent of `start`) so that
+ * under memory pressure the kernel kills a shim before containerd. */
+static int
+adjust_oom_score(pid_t daemon, wedge_error_t *err)
+{
+  char path[64], buf[32] = { 0 };
+  snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int) getppid());
+  _cleanup_close_ int in = open(path, O_RDONLY | O_CLOEXEC);
+  if (in < 0 || read(in, buf, sizeof(buf) - 1) <= 0)
+    return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "get parent OOM score");
+  long score = strtol(buf, NULL, 10) + 1;
+  if (score > 1000)
+    score = 1000;
+
+  snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int) daemon);
+  _cleanup_close_ int out = open(path, O_WRONLY | O_CLOEXEC);
+  int n = snprintf(buf, sizeof(buf), "%ld", score);
+  if (out < 0 || write(out, buf, (size_t) n) != n)
+    return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "set shim OOM score");
+  return 0;
+}
+
+static int
+spawn_daemon(struct shim_ctx *ctx, int listen_fd, pid_t *ret_pid, wedge_error_t *err)
+{
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "readlink /proc/self/exe");
+  self[n] = '\0';
+
+  char *argv[] = {
+    self,
+    (char *) "-namespace", (char *) ctx->flags.namespace_,
+    (char *) "-id", (char *) ctx->flags.id,
+    (char *) "-address", (char *) ctx->flags.address,
+    ctx->flags.debug ? (char *) "-debug" : NULL,
+    NULL,
+  };
+
+  int errpipe[2];
+  if (pipe2(errpipe, O_CLOEXEC) < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "pipe");
+  _cleanup_close_ int err_rd = errpipe[0];
+  _cleanup_close_ int err_wr = errpipe[1];
+
+  pid_t pid = fork();
+  if (pid < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "fork");
+  if (pid == 0)
+    child_exec_daemon(self, argv, listen_fd, err_wr, ctx->env.sched_core);
+
+  close(TAKE_FD(err_wr));
+  int child_errno = 0;
+  ssize_t r;
+  do
+    r = read(err_rd, &child_errno, sizeof(child_errno));
+  while (r < 0 && errno == EINTR);
+  if (r > 0)
+    {
+      waitpid(pid, NULL, 0);
+      return wedge_error_set_errno(err, child_errno, WEDGE_UNKNOWN, "start shim daemon %s", self);
+    }
+  *ret_pid = pid;
+  return 0;
+}
+
+static int
+start_run(struct shim_ctx *ctx, char **ret_address, wedge_error_t *err)
+{
+  _cleanup_free_ char *input = NULL;
+  size_t input_len = 0;
+  int r = read_all_stdin(&input, &input_len, err);
+  if (r < 0)
+    return r;
+
+  _cleanup_free_ char *group = NULL;
+  r = shimsock_group_id("config.json", ctx->flags.id, &group, err);
+  if (r < 0)
+    return r;
+  _cleanup_free_ char *address = NULL;
+  r = shimsock_address(getenv(SHIM_SOCKET_DIR_ENV), ctx->flags.address, ctx->flags.namespace_, group, &address, err);
+  if (r < 0)
+    return r;
+
+  _cleanup_close_ int listen_fd = -1;
+  r = shimsock_listen(address, &listen_fd, err);
+  if (r == -EADDRINUSE)
+    {
+      /* Another container of the same group already has a daemon: containerd gets its
+       * address and a connection of its own to it. */
+      if (shimsock_can_connect(address))
+        {
+          wedge_error_clear(err);
+          r = shimsock_write_address("address", address, err);
+          if (r < 0)
+            return wedge_error_prefix(err, "write existing socket for shim");
+          r = save_start_stdin(input, input_len, err);
+          if (r < 0)
+            return r;
+          *ret_address = TAKE_PTR(address);
+          return 0;
+        }
+      wedge_error_clear(err);
+      if (unlink(shimsock_path(address)) < 0 && errno != ENOENT)
+        return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "remove pre-existing socket %s",
+                                     shimsock_path(address));
+      r = shimsock_listen(address, &listen_fd, err);
+    }
+  if (r < 0)
+    return wedge_error_prefix(err, "create new shim socket");
+
+  r = shimsock_write_address("address", address, err);
+  if (r == 0)
+    r = save_start_stdin(input, input_len, err);
+  pid_t pid = -1;
+  if (r == 0)
+    r = spawn_daemon(ctx, listen_fd, &pid, err);
+  if (r == 0)
+    {
+      r = adjust_oom_score(pid, err);
+      if (r < 0)
+        {
+          wedge_error_prefix(err, "failed to adjust OOM score for shim");
+          kill(pid, SIGKILL);
+          waitpid(pid, NULL, 0);
+        }
+    }
+  if (r < 0)
+    {
+      unlink(shimsock_path(address));
+      return r;
+    }
+  *ret_address = TAKE_PTR(address);
+  return 0;
+}
+
+int
+shim_start(struct shim_ctx *ctx)
+{
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  _cleanup_free_ char *address = NULL;
+
+  if (start_run(ctx, &address, &err) < 0)
+    {
+      shim_report("%s", wedge_error_message(&err));
+      return 1;
+    }
+  /* No newline, as the runc shim; containerd trims the output anyway. */
+  if (fputs(address, stdout) < 0 || fflush(stdout) != 0)
+    return 1;
+  return 0;
+}
