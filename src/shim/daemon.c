@@ -1,14 +1,17 @@
 /* The shim daemon, as `start` leaves it: cwd = the (first) bundle, fds 0-2 on /dev/null, the
  * listening socket as fd 3 (or -socket PATH), a session of its own.
  *
- * PLACEHOLDER. Until the ttrpc server (branch `ttrpc`) and the event loop (branch `loop`) land,
- * it sets up what the runc shim sets up before serving (runtime/v2/shim/shim.go run,
- * shim_unix.go) and then accepts connections and closes them. The integration point is
- * daemon_serve(): replace its body with the loop running the task service on `listen_fd`. */
+ * It sets up what the runc shim sets up before serving (runtime/v2/shim/shim.go run,
+ * shim_unix.go), then serves the task service (task.h) on `listen_fd` from a poll loop over the
+ * ttrpc server and a signalfd (SIGCHLD feeds the reaper, SIGTERM/SIGINT stop), until a
+ * Shutdown finds no container left. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,10 @@
 #include "cleanup.h"
 #include "shim.h"
 #include "shimsock.h"
+#include "events.h"
+#include "reaper.h"
+#include "task.h"
+#include "ttrpc.h"
 
 #define DAEMON_LISTEN_FD 3
 
@@ -63,48 +70,185 @@ daemon_remove_socket(void)
     unlink(path);
 }
 
-/* INTEGRATION POINT: the ttrpc task service goes here. For now: accept and close, reap
- * children (we are their subreaper), leave on SIGTERM/SIGINT. */
+/* A Create that never comes (containerd gave up between `start` and Create, and will not send
+ * Shutdown) must not leave the daemon behind forever. */
+#define DAEMON_CREATE_TIMEOUT_MS (120 * 1000)
+/* containerd's shutdown deadline is 3 s; what is still queued after this is lost. */
+#define DAEMON_EVENTS_DRAIN_MS 2500
+
+struct daemon
+{
+  struct shim_ctx *ctx;
+  struct task_service *tasks;
+  struct events *events;
+  struct reaper *reaper;
+  ttrpc_server_t *server;
+  bool shutdown;
+};
+
+static void
+daemon_on_shutdown(void *data)
+{
+  struct daemon *d = data;
+  d->shutdown = true;
+}
+
+static void
+daemon_ttrpc_log(void *userdata, const char *fmt, ...)
+{
+  struct shim_ctx *ctx = userdata;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  shimlog(&ctx->log, SHIMLOG_WARN, "%s", buf);
+}
+
+static bool
+daemon_reaped(pid_t pid, int wait_status, void *data)
+{
+  struct daemon *d = data;
+  return task_service_reap(d->tasks, pid, wait_status);
+}
+
+static int64_t
+daemon_now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Returns true when the daemon must stop. */
+static bool
+daemon_signal(struct daemon *d, int sig_fd)
+{
+  struct signalfd_siginfo si;
+  bool stop = false;
+  while (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+    {
+      if (si.ssi_signo == SIGCHLD)
+        continue;
+      shimlog(&d->ctx->log, SHIMLOG_INFO, "shutting down on signal %s", strsignal((int) si.ssi_signo));
+      stop = true;
+    }
+  /* SIGCHLDs coalesce; reap until nothing is left whatever the count. */
+  reaper_collect(d->reaper, daemon_reaped, d);
+  return stop;
+}
+
+static int
+daemon_setup(struct daemon *d, int listen_fd, wedge_error_t *err)
+{
+  struct shim_ctx *ctx = d->ctx;
+  int r = reaper_new(&d->reaper, err);
+  if (r < 0)
+    return r;
+  r = events_new(ctx->env.ttrpc_address, ctx->flags.namespace_, &ctx->log, &d->events, err);
+  if (r < 0)
+    return r;
+  struct task_service_config cfg = {
+    .namespace_ = ctx->flags.namespace_,
+    .events = d->events,
+    .reaper = d->reaper,
+    .log = &ctx->log,
+    .on_shutdown = daemon_on_shutdown,
+    .data = d,
+  };
+  r = task_service_new(&cfg, &d->tasks, err);
+  if (r < 0)
+    return r;
+  ttrpc_server_options_t opts = { .log = daemon_ttrpc_log, .log_userdata = ctx };
+  r = ttrpc_server_new(listen_fd, &opts, &d->server, err);
+  if (r < 0)
+    return r;
+  return task_service_register(d->tasks, d->server, err);
+}
+
 static int
 daemon_serve(struct shim_ctx *ctx, int listen_fd, int sig_fd)
 {
-  struct pollfd pfd[2] = {
-    { .fd = listen_fd, .events = POLLIN },
-    { .fd = sig_fd, .events = POLLIN },
-  };
-  for (;;)
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  struct daemon d = { .ctx = ctx };
+  int status = 0;
+
+  if (daemon_setup(&d, listen_fd, &err) < 0)
     {
-      if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0)
+      shimlog(&ctx->log, SHIMLOG_ERROR, "%s", wedge_error_message(&err));
+      status = 1;
+      goto out;
+    }
+
+  bool had_container = false;
+  int64_t create_deadline = daemon_now_ms() + DAEMON_CREATE_TIMEOUT_MS;
+  while (!d.shutdown)
+    {
+      int timeout = events_retry_in_ms(d.events);
+      if (!had_container)
+        {
+          int64_t left = create_deadline - daemon_now_ms();
+          if (left <= 0)
+            {
+              shimlog(&ctx->log, SHIMLOG_WARN, "no task created within %d s, exiting", DAEMON_CREATE_TIMEOUT_MS / 1000);
+              break;
+            }
+          if (timeout < 0 || left < timeout)
+            timeout = (int) left;
+        }
+
+      struct pollfd pfd[2] = {
+        { .fd = ttrpc_server_get_fd(d.server), .events = POLLIN },
+        { .fd = sig_fd, .events = POLLIN },
+      };
+      if (poll(pfd, ARRAY_SIZE(pfd), timeout) < 0)
         {
           if (errno == EINTR)
             continue;
           shimlog(&ctx->log, SHIMLOG_ERROR, "poll: %s", strerror(errno));
-          return 1;
+          status = 1;
+          break;
         }
+      if ((pfd[1].revents & POLLIN) && daemon_signal(&d, sig_fd))
+        break;
       if (pfd[0].revents & POLLIN)
         {
-          int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-          if (conn >= 0)
+          if (ttrpc_server_process(d.server, &err) < 0)
             {
-              shimlog(&ctx->log, SHIMLOG_DEBUG, "closing connection: task service not implemented yet");
-              close(conn);
+              shimlog(&ctx->log, SHIMLOG_ERROR, "ttrpc server: %s", wedge_error_message(&err));
+              status = 1;
+              break;
             }
+          /* An exit can be reaped before the handler that knows its pid ran; look again. */
+          reaper_collect(d.reaper, daemon_reaped, &d);
         }
-      if (pfd[1].revents & POLLIN)
-        {
-          struct signalfd_siginfo si;
-          if (read(sig_fd, &si, sizeof(si)) != sizeof(si))
-            continue;
-          if (si.ssi_signo == SIGCHLD)
-            {
-              while (waitpid(-1, NULL, WNOHANG) > 0)
-                ;
-              continue;
-            }
-          shimlog(&ctx->log, SHIMLOG_INFO, "shutting down on signal %s", strsignal((int) si.ssi_signo));
-          return 0;
-        }
+      if (task_service_count(d.tasks) > 0)
+        had_container = true;
+      events_flush(d.events);
     }
+
+  /* The Shutdown reply is queued (and normally sent); give the socket a moment to take what is
+   * left, then send the events still queued, as the runc shim closes its publisher. */
+  if (d.server)
+    for (int i = 0; i < 3; i++)
+      {
+        struct pollfd pfd = { .fd = ttrpc_server_get_fd(d.server), .events = POLLIN };
+        if (poll(&pfd, 1, 10) <= 0)
+          break;
+        (void) ttrpc_server_process(d.server, NULL);
+      }
+  if (d.events && events_drain(d.events, DAEMON_EVENTS_DRAIN_MS) > 0)
+    shimlog(&ctx->log, SHIMLOG_WARN, "%zu events not delivered", events_pending(d.events));
+
+out:
+  task_service_free(d.tasks);
+  if (d.server)
+    ttrpc_server_free(d.server);
+  else
+    close(listen_fd);
+  events_free(d.events);
+  reaper_free(d.reaper);
+  return status;
 }
 
 int
@@ -159,7 +303,6 @@ shim_daemon(struct shim_ctx *ctx)
 
   shimlog(&ctx->log, SHIMLOG_INFO, "serving api on socket");
   int status = daemon_serve(ctx, listen_fd, sig_fd);
-  close(listen_fd);
   daemon_remove_socket();
   shimlog_close(&ctx->log);
   return status;
