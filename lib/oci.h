@@ -15,9 +15,12 @@
  *                                                                               status NotFound
  *   -EEXIST     a container with that id already exists                        AlreadyExists
  *   -ENOEXEC    the runtime binary could not be executed (missing, not executable)
+ *                                                                               FailedPrecondition
  *   -ETIMEDOUT  the runtime did not finish within the timeout; it was killed   DeadlineExceeded
- *   -ECHILD     the runtime was killed by a signal (crashed)
- *   -EBADMSG    the runtime's output (state, ps, features) is not the JSON expected
+ *   -ECHILD     the runtime was killed by a signal (crashed)                   Unknown
+ *   -EBADMSG    the runtime's output (state, ps, features, --version) is not what is expected
+ *                                                                               Internal
+ *   -EOPNOTSUPP `features` on a runtime without that command                   Unimplemented
  *   -EIO        any other failure of the runtime (non-zero exit)               Unknown
  * Ids are validated before anything runs (-EINVAL, InvalidArgument): non-empty, at most 1024
  * bytes, no '/', no NUL, not "." or "..".
@@ -79,7 +82,10 @@ int oci_create(const struct oci_runtime *rt, const char *id, const struct oci_cr
 int oci_start(const struct oci_runtime *rt, const char *id, wedge_error_t *err);
 
 /* `run`: with detach, returns 0 once started; without, waits and stores the container's exit
- * status in *ret_status (may be NULL). */
+ * status in *ret_status (may be NULL).
+ * A foreground run/exec/restore has no timeout (it lasts as long as its workload), and its
+ * non-zero exit is the workload's status unless the runtime logged an error during the call:
+ * without a log file a runtime failure cannot be told from a workload exit. */
 int oci_run(const struct oci_runtime *rt, const char *id, const struct oci_create_opts *o, bool detach,
             int *ret_status, wedge_error_t *err);
 
@@ -141,7 +147,7 @@ struct oci_restore_opts
   const char *bundle;         /* required */
   const char *image_path;     /* required */
   const char *work_path;
-  const char *parent_path;
+  const char *parent_path;    /* runc 1.1.5 restore has no --parent-path: leave NULL for runc */
   const char *pid_file;       /* required */
   const char *console_socket;
   bool detach;

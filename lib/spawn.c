@@ -141,9 +141,8 @@ spawn_child(pid_t parent, const char *path, char *const *argv, char *const *envp
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
 
-  /* The status pipe and every source move out of the target range first, so placing fd i never
-   * clobbers something still needed, so placing fd i never clobbers a source
-   * at a later index. dup2 then clears CLOEXEC on the targets only. */
+  /* The status pipe and every source move above the target range first, so placing fd i never
+   * clobbers something still needed later. dup2 then clears CLOEXEC on the targets only. */
   int moved = fcntl(status_fd, F_DUPFD_CLOEXEC, (int) n_src);
   if (moved < 0)
     goto fail;
@@ -160,8 +159,7 @@ spawn_child(pid_t parent, const char *path, char *const *argv, char *const *envp
 
   if (close_range((unsigned) n_src, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     for (int fd = (int) n_src; fd < max_fd; fd++)
-      if (fd != status_fd)
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
+      fcntl(fd, F_SETFD, FD_CLOEXEC);
 
   if (cwd && chdir(cwd) < 0)
     goto fail;

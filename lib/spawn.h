@@ -1,7 +1,8 @@
 /* Running a helper program (the OCI runtime) as a child of the shim.
  *
  * Contract:
- * - The child gets PR_SET_PDEATHSIG(SIGKILL) (so a dying shim never leaves a runtime behind), an
+ * - The child gets PR_SET_PDEATHSIG(SIGKILL) (so a dying shim never leaves a runtime behind; the
+ *   kernel ties it to the calling thread, so call from a thread that outlives the child), an
  *   empty signal mask and default dispositions (the shim blocks signals for its signalfd), and
  *   the environment given, or ours without NOTIFY_SOCKET (runc treats it specially).
  * - Only the fds named here reach the child: stdin/stdout/stderr as given (SPAWN_NULL means

@@ -492,6 +492,28 @@ test_fresh_log_error_wins_over_stderr(void **state)
 }
 
 static void
+test_foreground_exit_status_is_the_workloads(void **state)
+{
+  (void) state;
+  struct fixture f;
+  fixture_init(&f, NULL);
+  fixture_fake(&f, "exit 3");
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  struct oci_exec_opts eo = { .process_json = "/p.json", .stdio = OCI_STDIO_NULL };
+  int status = -1;
+  assert_int_equal(oci_exec(&f.rt, "c1", &eo, &status, &err), 0);
+  assert_int_equal(status, 3);
+
+  /* runc's own failure: exit 255 with an error record in this call's log. */
+  fixture_fake(&f, "echo '{\"level\":\"error\",\"msg\":\"exec failed: container does not exist\"}' >> \"$4\"; exit 255");
+  status = -1;
+  assert_int_equal(oci_exec(&f.rt, "c1", &eo, &status, &err), -ENOENT);
+  assert_string_equal(wedge_error_message(&err), "OCI runtime exec failed: exec failed: container does not exist");
+  assert_int_equal(status, -1);
+  fixture_destroy(&f);
+}
+
+static void
 test_missing_binary(void **state)
 {
   (void) state;
@@ -533,6 +555,22 @@ test_runc_missing_container(void **state)
   assert_string_equal(v.name, "runc");
   assert_non_null(v.spec);
   oci_version_clear(&v);
+  fixture_destroy(&f);
+}
+
+static void
+test_runc_create_failure_message(void **state)
+{
+  (void) state;
+  require_binary("runc");
+  struct fixture f;
+  fixture_init(&f, "runc");
+  /* stdio goes to /dev/null, as for a container: the message can only come from the log. */
+  struct oci_create_opts co = { .bundle = f.dir, .pid_file = "/nonexistent/init.pid", .stdio = OCI_STDIO_NULL };
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(oci_create(&f.rt, "c1", &co, &err), -EIO);
+  assert_string_equal(wedge_error_message(&err),
+                      "OCI runtime create failed: runc create failed: JSON specification file config.json not found");
   fixture_destroy(&f);
 }
 
@@ -734,7 +772,9 @@ main(void)
     cmocka_unit_test(test_state_invalid_json),
     cmocka_unit_test(test_stale_log_error_is_not_reported),
     cmocka_unit_test(test_fresh_log_error_wins_over_stderr),
+    cmocka_unit_test(test_foreground_exit_status_is_the_workloads),
     cmocka_unit_test(test_missing_binary),
+    cmocka_unit_test(test_runc_create_failure_message),
     cmocka_unit_test(test_runc_missing_container),
     cmocka_unit_test(test_runc_features),
     cmocka_unit_test(test_crun_missing_container_and_features),

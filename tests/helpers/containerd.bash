@@ -1,0 +1,275 @@
+# A private containerd for tests: sourced by bats files and by scripts.
+#
+#   containerd_start [runc|crun]   start one (sets CTRD_* below), wait for it, import busybox
+#   ctr_ ARGS...                   ctr against it, in its namespace
+#   containerd_leak_check          fail when a container, task, shim, cgroup or state entry remains
+#   containerd_teardown            stop it and everything it started, unmount, remove its dir
+#
+# Isolation, and why:
+# - Its own root, state, gRPC and ttrpc sockets and config.toml in a temp dir (CTRD_DIR).
+# - It runs in a private mount namespace (unshare -m) where CTRD_DIR/run is bound over /run.
+#   containerd 1.6's runc shim puts its socket in /run/containerd/s/<hash> and runc's state in
+#   /run/containerd/runc/<ns> whatever containerd's config says; ctr puts its IO fifos in
+#   /run/containerd/fifo. With the bind, none of that reaches the host's /run/containerd (which a
+#   system containerd may own), and all of it is visible from the host under CTRD_DIR/run. ctr_
+#   therefore runs ctr inside that namespace (nsenter).
+# - `containerd_start crun` also unmounts /sys/fs/cgroup/unified in that namespace and makes
+#   ctr_ run containers with `--runc-binary crun`. The test machines mount cgroups in hybrid
+#   mode (v1 controllers plus an empty cgroup2 at /sys/fs/cgroup/unified); crun 1.8.1 refuses
+#   that ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2") while runc
+#   1.1.5 accepts it. Without the cgroup2 mount crun sees plain cgroup v1. The namespace is
+#   inherited by the shims and so by every crun they run.
+# - It runs under subreaper.pl, which reaps the shims and container processes that are
+#   reparented when their parent exits (pid 1 on the test machines does not reap orphans).
+# - Each instance uses its own containerd namespace (CTRD_NS), so the cgroups it creates
+#   (/sys/fs/cgroup/<controller>/<ns>/<id>, ctr's default cgroupsPath) are its own too.
+# - The PATH of containerd (and so of the shims it starts) begins with the build's src dir
+#   ($WEDGE_BUILD/src, where the project's build puts containerd-shim-wedge-v2) and CTRD_DIR/bin.
+#
+# Variables set by containerd_start:
+#   CTRD_DIR CTRD_SOCK CTRD_NS CTRD_PID (containerd) CTRD_REAPER_PID CTRD_RUNTIME_BINARY
+#   CTRD_IMAGE (the imported busybox image's name)
+
+CONTAINERD_HELPERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=sys.bash
+. "$CONTAINERD_HELPERS/sys.bash"
+
+CTRD_START_TIMEOUT=${CTRD_START_TIMEOUT:-30}
+CTRD_DEFAULT_IMAGE=docker.io/library/busybox:wedge
+
+# containerd_write_config DIR: the config.toml. Plugins that need the network, a kernel feature
+# absent here, or that would touch the system are disabled: cri (network, CNI, its own
+# streaming server), snapshotters that probe btrfs/zfs/devmapper/aufs, tracing exporters (network). opt's path is
+# moved off /opt/containerd. The v1 runtime (io.containerd.runtime.v1.linux) stays: 1.6's tasks
+# service refuses to load without it ("no plugins registered for io.containerd.runtime.v1"); its
+# dirs are under our root and state.
+containerd_write_config() {
+  local dir=$1
+  cat > "$dir/config.toml" <<TOML
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+temp = "$dir/tmp"
+oom_score = 0
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+]
+
+[grpc]
+  address = "$dir/containerd.sock"
+
+[ttrpc]
+  address = "$dir/containerd.sock.ttrpc"
+
+[debug]
+  address = ""
+  level = "debug"
+
+[metrics]
+  address = ""
+
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "$dir/opt"
+TOML
+}
+
+# containerd_start [runc|crun]: starts the private containerd, waits until it answers, imports
+# the busybox image. Fails loudly when containerd, ctr or the shim is missing.
+containerd_start() {
+  local flavour=${1:-runc} base tool
+  case $flavour in
+    runc | crun) ;;
+    *) echo "containerd_start: unknown flavour '$flavour' (runc or crun)" >&2; return 2 ;;
+  esac
+  for tool in containerd ctr containerd-shim-runc-v2 "$flavour" unshare nsenter perl jq; do
+    if ! command -v "$tool" >/dev/null; then
+      echo "containerd_start: $tool not found in PATH (run scripts/install-deps.sh)" >&2
+      return 1
+    fi
+  done
+  if [ "$(id -u)" != 0 ]; then
+    echo "containerd_start: must run as root" >&2
+    return 1
+  fi
+
+  base=${WEDGE_TEST_TMPDIR:-${TMPDIR:-/tmp}}
+  mkdir -p "$base"
+  CTRD_DIR=$(mktemp -d "$base/ctrd.XXXXXX")
+  CTRD_SOCK=$CTRD_DIR/containerd.sock
+  CTRD_NS=wedge-test-${CTRD_DIR##*.}
+  CTRD_RUNTIME_BINARY=$flavour
+  CTRD_IMAGE=$CTRD_DEFAULT_IMAGE
+  export CTRD_DIR CTRD_SOCK CTRD_NS CTRD_RUNTIME_BINARY CTRD_IMAGE
+  mkdir -p "$CTRD_DIR"/{root,state,tmp,opt,run,bin}
+  containerd_write_config "$CTRD_DIR"
+
+  local path="$CTRD_DIR/bin:$PATH" hide_unified=0
+  if [ -n "${WEDGE_BUILD:-}" ]; then
+    path="$(cd "$WEDGE_BUILD" && pwd)/src:$path"
+  fi
+  [ "$flavour" = crun ] && hide_unified=1
+
+  # The namespace's setup runs in the shell that unshare starts; it then execs the reaper,
+  # which forks containerd. Nothing of the test's own fds (bats' fd 3 included) is passed on:
+  # a background process holding them would keep bats waiting.
+  PATH=$path unshare -m --propagation private -- /bin/sh -c '
+      set -e
+      mount --bind "$1/run" /run
+      if [ "$2" = 1 ] && mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
+      exec perl "$3/subreaper.pl" "$1/containerd.pid" containerd --config "$1/config.toml"
+    ' containerd-ns "$CTRD_DIR" "$hide_unified" "$CONTAINERD_HELPERS" \
+    </dev/null >"$CTRD_DIR/containerd.log" 2>&1 3>&- 4>&- &
+  CTRD_REAPER_PID=$!
+  export CTRD_REAPER_PID
+
+  if ! containerd_wait "$CTRD_START_TIMEOUT"; then
+    echo "containerd_start: containerd did not come up within ${CTRD_START_TIMEOUT}s; its log:" >&2
+    tail -n 40 "$CTRD_DIR/containerd.log" >&2
+    return 1
+  fi
+  containerd_import_image
+}
+
+# containerd_wait SECONDS: polls `ctr version` until containerd answers or the deadline passes.
+containerd_wait() {
+  local deadline=$((SECONDS + ${1:-30}))
+  while [ $SECONDS -lt $deadline ]; do
+    if [ -z "${CTRD_PID:-}" ] && [ -s "$CTRD_DIR/containerd.pid" ]; then
+      CTRD_PID=$(cat "$CTRD_DIR/containerd.pid")
+      export CTRD_PID
+    fi
+    if [ -n "${CTRD_PID:-}" ]; then
+      pid_alive "$CTRD_PID" || return 1
+      if ctr_ version >/dev/null 2>&1; then
+        return 0
+      fi
+    elif ! pid_alive "$CTRD_REAPER_PID"; then
+      return 1
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# containerd_import_image [NAME]: builds (once per CTRD_DIR) and imports the busybox image.
+containerd_import_image() {
+  local name=${1:-$CTRD_DEFAULT_IMAGE} tar
+  tar=$CTRD_DIR/busybox-image.tar
+  "$CONTAINERD_HELPERS/make-image.sh" "$tar" "$name" || return 1
+  ctr_ image import "$tar" >/dev/null || { echo "containerd_import_image: import of $tar failed" >&2; return 1; }
+  ctr_ image ls -q | grep -qxF "$name" || { echo "containerd_import_image: $name not listed after import" >&2; return 1; }
+}
+
+# ctr_ ARGS...: ctr against the private containerd, in its namespace and its mount namespace,
+# killed after CTR_TIMEOUT seconds (default 60). `ctr_ run ...` runs the container with the
+# runtime binary of this instance (runc or crun).
+ctr_() {
+  if [ -z "${CTRD_PID:-}" ]; then
+    echo "ctr_: no private containerd (call containerd_start)" >&2
+    return 1
+  fi
+  if [ "${1:-}" = run ] && [ "$CTRD_RUNTIME_BINARY" != runc ]; then
+    shift
+    set -- run --runc-binary "$CTRD_RUNTIME_BINARY" "$@"
+  fi
+  timeout --kill-after=5 "${CTR_TIMEOUT:-60}" \
+    nsenter -t "$CTRD_PID" -m -- ctr --address "$CTRD_SOCK" --namespace "$CTRD_NS" "$@"
+}
+
+# The shims of this containerd: they carry `-address <our socket>`.
+containerd_shim_pids() {
+  pids_with_arg -address "$CTRD_SOCK"
+}
+
+# The cgroup dirs of our namespace, deepest first: /sys/fs/cgroup/<controller>/<ns> with cgroup
+# v1 (and hybrid), /sys/fs/cgroup/<ns> with cgroup v2 alone.
+containerd_cgroup_dirs() {
+  local d
+  for d in /sys/fs/cgroup/*/"$CTRD_NS" /sys/fs/cgroup/"$CTRD_NS"; do
+    [ -d "$d" ] && find "$d" -depth -type d
+  done
+  return 0
+}
+
+# containerd_leak_check: while containerd still runs, fails (printing each leak) when a
+# container or task is still listed, a shim of ours still runs (it exits once its last task is
+# deleted; given 5 s), a task bundle dir, a runtime state entry, a mount under CTRD_DIR (in the
+# private namespace, where container rootfs are mounted) or a cgroup of our namespace remains.
+containerd_leak_check() {
+  local leaks=0 x deadline
+  while IFS= read -r x; do
+    [ -n "$x" ] && { echo "leak: container $x" >&2; leaks=1; }
+  done < <(ctr_ container ls -q 2>/dev/null)
+  while IFS= read -r x; do
+    [ -n "$x" ] && { echo "leak: task $x" >&2; leaks=1; }
+  done < <(ctr_ task ls -q 2>/dev/null)
+  deadline=$((SECONDS + 5))
+  while [ -n "$(containerd_shim_pids)" ] && [ $SECONDS -lt $deadline ]; do
+    sleep 0.1
+  done
+  while IFS= read -r x; do
+    pid_alive "$x" || continue
+    echo "leak: shim $x: $(tr '\0' ' ' 2>/dev/null < "/proc/$x/cmdline")" >&2
+    leaks=1
+  done < <(containerd_shim_pids)
+  for x in "$CTRD_DIR/state/io.containerd.runtime.v2.task/$CTRD_NS"/* \
+           "$CTRD_DIR/run/containerd/runc/$CTRD_NS"/*; do
+    [ -e "$x" ] && { echo "leak: state $x" >&2; leaks=1; }
+  done
+  if [ -n "${CTRD_PID:-}" ] && pid_alive "$CTRD_PID"; then
+    while IFS= read -r x; do
+      echo "leak: mount $x (in containerd's mount namespace)" >&2
+      leaks=1
+    done < <(mounts_under "$CTRD_DIR" "/proc/$CTRD_PID/mountinfo")
+  fi
+  while IFS= read -r x; do
+    case $x in */"$CTRD_NS") continue ;; esac
+    echo "leak: cgroup $x" >&2
+    leaks=1
+  done < <(containerd_cgroup_dirs)
+  return $leaks
+}
+
+# containerd_teardown: removes every container (kill -9, delete), stops containerd, kills our
+# shims and whatever still runs in our cgroups, removes those cgroups, unmounts everything under
+# CTRD_DIR and removes it. Only what this instance started is touched. Safe to call twice.
+containerd_teardown() {
+  local x rc=0
+  [ -n "${CTRD_DIR:-}" ] && [ -d "$CTRD_DIR" ] || return 0
+  if [ -n "${CTRD_PID:-}" ] && pid_alive "$CTRD_PID"; then
+    for x in $(ctr_ task ls -q 2>/dev/null); do
+      CTR_TIMEOUT=20 ctr_ task delete --force "$x" >/dev/null 2>&1 || true
+    done
+    for x in $(ctr_ container ls -q 2>/dev/null); do
+      CTR_TIMEOUT=20 ctr_ container delete "$x" >/dev/null 2>&1 || true
+    done
+    kill_and_wait TERM "$CTRD_PID" || kill_and_wait KILL "$CTRD_PID" || rc=1
+  fi
+  # shellcheck disable=SC2046
+  kill_and_wait KILL $(containerd_shim_pids) || rc=1
+  # A paused container's processes cannot die until thawed (v1 freezer, v2 cgroup.freeze).
+  while IFS= read -r x; do
+    [ -f "$x/freezer.state" ] && echo THAWED > "$x/freezer.state" 2>/dev/null
+    [ -f "$x/cgroup.freeze" ] && echo 0 > "$x/cgroup.freeze" 2>/dev/null
+    # shellcheck disable=SC2046
+    [ -f "$x/cgroup.procs" ] && kill_and_wait KILL $(cat "$x/cgroup.procs" 2>/dev/null)
+  done < <(containerd_cgroup_dirs)
+  while IFS= read -r x; do
+    rmdir "$x" 2>/dev/null || { echo "containerd_teardown: cannot remove cgroup $x" >&2; rc=1; }
+  done < <(containerd_cgroup_dirs)
+  if [ -n "${CTRD_REAPER_PID:-}" ]; then
+    kill_and_wait TERM "$CTRD_REAPER_PID" || kill_and_wait KILL "$CTRD_REAPER_PID" || rc=1
+    wait "$CTRD_REAPER_PID" 2>/dev/null || true
+  fi
+  umount_under "$CTRD_DIR" || rc=1
+  rm -rf "$CTRD_DIR" || rc=1
+  unset CTRD_PID CTRD_REAPER_PID
+  return $rc
+}
