@@ -65,6 +65,12 @@ gate_check(const struct oci_runtime *rt, json_t *config, wedge_error_t *err)
   _cleanup_error_ wedge_error_t ferr = WEDGE_ERROR_INIT;
   json_t *features = NULL;
   int r = oci_features(rt, &features, &ferr);
+  /* Not an answer about the runtime's age: it could not be run, or hung. */
+  if (r == -ENOEXEC || r == -ETIMEDOUT)
+    return wedge_error_set(err, r, ferr.status,
+                           "mounts[%d] (%s) is an idmapped mount, but runtime %s could not be asked whether it "
+                           "supports it (linux.mountExtensions.idmap.enabled): %s",
+                           idx, dest, binary, wedge_error_message(&ferr));
   if (r < 0)
     /* A runtime that cannot describe itself predates the features command (runtime-spec 1.1),
      * and idmapped mounts (runtime-spec 1.2) with it; containerd refuses these too. */

@@ -20,7 +20,8 @@
 int gate_first_idmap_mount(json_t *config);
 
 /* 0: allowed. -EOPNOTSUPP (FailedPrecondition) with a message naming the mount, the runtime and
- * the missing feature. */
+ * the missing feature; a runtime whose `features` fails is called too old. A runtime that cannot
+ * be run at all or times out keeps oci_features' error (-ENOEXEC, -ETIMEDOUT) and its status. */
 int gate_check(const struct oci_runtime *rt, json_t *config, wedge_error_t *err);
 
 /* gate_check on <bundle>/config.json; a missing or invalid file fails with its path and the

@@ -320,7 +320,10 @@ proc_init_new(const struct proc_init_config *cfg, struct proc **ret, wedge_error
   if (cfg->rootfs)
     r = proc_strdup(cfg->rootfs, &p->rootfs);
   else if (asprintf(&p->rootfs, "%s/rootfs", cfg->bundle) < 0)
-    r = -ENOMEM;
+    {
+      p->rootfs = NULL;
+      r = -ENOMEM;
+    }
   if (r < 0 || proc_strdup(cfg->id, &p->id) < 0 || proc_strdup(cfg->bundle, &p->bundle) < 0
       || proc_strdup(cfg->console_socket, &p->console_socket) < 0
       || proc_strdup(cfg->checkpoint, &p->checkpoint) < 0 || proc_strdup(cfg->criu_work_path, &p->criu_work_path) < 0)

@@ -113,4 +113,14 @@ tu_write_script(const char *dir, const char *name, const char *body)
   return path;
 }
 
+#ifdef fail_msg
+/* Include after cmocka.h. */
+static inline void
+assert_contains(const char *haystack, const char *needle)
+{
+  if (strstr(haystack, needle) == NULL)
+    fail_msg("\"%s\" does not contain \"%s\"", haystack, needle);
+}
+#endif
+
 #endif
