@@ -19,14 +19,18 @@ cleanup() {
   # wedge lifecycle removes its container itself; this is for an interrupted demo.
   runc --root "$work/runc" delete --force demo >/dev/null 2>&1 || true
   runc --root "$work/runc" delete --force demo-idmap >/dev/null 2>&1 || true
+  runc --root "$work/runc" delete --force demo-runc-alone >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 show() {
+  local a
   printf '$'
-  printf ' %q' "$@"
+  for a in "$@"; do
+    if [[ $a =~ ^[A-Za-z0-9_./:,=+@-]+$ ]]; then printf ' %s' "$a"; else printf " '%s'" "$a"; fi
+  done
   printf '\n'
   "$@" 2>&1 || echo "(exit status $?)"
 }
@@ -50,12 +54,21 @@ mv "$work/bad.json" "$work/bundle-bad/config.json"
 show "$wedge" lifecycle --runtime runc --root "$work/runc" "$work/bundle-bad" demo create start
 
 say "The same bundle with an idmapped mount (uidMappings/gidMappings on /data):"
-jq '.mounts += [{"destination": "/data", "type": "bind", "source": "/tmp", "options": ["rbind"],
+mkdir -p "$work/data"
+jq --arg src "$work/data" '.mounts += [{"destination": "/data", "type": "bind", "source": $src,
+    "options": ["rbind"],
     "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
     "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]}]' \
   "$work/bundle/config.json" > "$work/idmap.json"
 mv "$work/idmap.json" "$work/bundle/config.json"
-echo "runc 1.1.5 would run it and ignore the mappings; wedge asks the runtime first and refuses:"
+echo "runc alone runs it and silently drops the mappings: /data shows its host owner (uid 0),"
+echo "not mapped through uidMappings:"
+cp -a "$work/bundle" "$work/bundle-stat"
+jq '.process.args = ["stat", "-c", "owner of /data: %u", "/data"]' "$work/bundle/config.json" \
+  > "$work/bundle-stat/config.json"
+show runc --root "$work/runc" run --bundle "$work/bundle-stat" demo-runc-alone
+echo
+echo "wedge asks the runtime what it supports first, and refuses:"
 show "$wedge" lifecycle --runtime runc --root "$work/runc" "$work/bundle" demo-idmap create start
 
 say "Left behind in runc's root: $(ls -A "$work/runc" 2>/dev/null | wc -l) entries"

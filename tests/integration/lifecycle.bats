@@ -71,10 +71,7 @@ no_leaks() {
 every_step() {
   local rt=$1 id=every-$1
   lc "$rt" "$id" create start state pause state resume \
-    exec:echo,hello 'exec:sh,-c,exit 3' \
-    'update:{"pids":{"limit":100}}' \
-    'exec:sh,-c,cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max' \
-    ps kill:KILL wait state delete
+    exec:echo,hello 'exec:sh,-c,exit 3' ps kill:KILL wait state delete
   [ "$status" -eq 0 ]
   [[ "${lines[0]}" =~ ^create:\ ok\ \(state\ created,\ pid\ [0-9]+\)$ ]]
   local pid=${lines[0]##*pid }
@@ -87,25 +84,43 @@ every_step() {
   [ "${lines[6]}" = "hello" ]
   [ "${lines[7]}" = "exec: ok (exit 0)" ]
   [ "${lines[8]}" = "exec: ok (exit 3)" ]
-  [ "${lines[9]}" = "update: ok (state running)" ]
-  # The update reached the container's pids cgroup.
-  [ "${lines[10]}" = "100" ]
-  [ "${lines[11]}" = "exec: ok (exit 0)" ]
-  [ "${lines[12]}" = "ps: ok (pids $pid)" ]
-  [ "${lines[13]}" = "kill: ok (signal 9)" ]
-  [ "${lines[14]}" = "wait: ok (exit status 137, state stopped)" ]
-  [[ "${lines[15]}" == "state: ok (runtime stopped, state stopped, pid "* ]]
-  [ "${lines[16]}" = "delete: ok (state deleted)" ]
-  [ "${#lines[@]}" -eq 17 ]
+  [ "${lines[9]}" = "ps: ok (pids $pid)" ]
+  [ "${lines[10]}" = "kill: ok (signal 9)" ]
+  [ "${lines[11]}" = "wait: ok (exit status 137, state stopped)" ]
+  [[ "${lines[12]}" == "state: ok (runtime stopped, state stopped, pid "* ]]
+  [ "${lines[13]}" = "delete: ok (state deleted)" ]
+  [ "${#lines[@]}" -eq 14 ]
   no_leaks "$rt" "$id"
 }
 
-@test "runc: create, start, state, pause, resume, exec, update, ps, kill, wait, delete" {
+@test "runc: create, start, state, pause, resume, exec, ps, kill, wait, delete" {
   every_step runc
 }
 
-@test "crun: create, start, state, pause, resume, exec, update, ps, kill, wait, delete" {
+@test "crun: create, start, state, pause, resume, exec, ps, kill, wait, delete" {
   every_step crun
+}
+
+# update hands linux.resources to the runtime on stdin (`update --resources -`).
+update_resources() {
+  local rt=$1 id=update-$1
+  lc "$rt" "$id" create start 'update:{"pids":{"limit":100}}' \
+    'exec:sh,-c,cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max' \
+    kill:KILL wait delete
+  [ "$status" -eq 0 ]
+  [ "${lines[2]}" = "update: ok (state running)" ]
+  # It reached the container's pids cgroup.
+  [ "${lines[3]}" = "100" ]
+  [ "${lines[4]}" = "exec: ok (exit 0)" ]
+  no_leaks "$rt" "$id"
+}
+
+@test "runc: update sets the container's resources" {
+  update_resources runc
+}
+
+@test "crun: update sets the container's resources" {
+  update_resources crun
 }
 
 # A container's init that exits on its own: wait reports its status.
