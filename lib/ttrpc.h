@@ -137,8 +137,14 @@ void ttrpc_writer_clear(ttrpc_writer_t *w);
  * until replies are sent or drained, so a peer that does not read cannot grow our memory).
  *
  * A frame that cannot be read (oversized, truncated, unknown type) closes its connection, is
- * logged, and does not affect other connections. A Request that does not decode is answered
- * with InvalidArgument "unmarshal request error: ..." as Go ttrpc does. */
+ * logged, and does not affect other connections. This is stricter than Go ttrpc, which reads
+ * and discards an oversized body and answers ResourceExhausted, and skips unknown types:
+ * containerd never sends either, and a peer that does is out of sync or hostile. A Request that
+ * does not decode is answered with InvalidArgument "unmarshal request error: ..." and an even
+ * stream id with InvalidArgument "StreamID must be odd for client initiated streams", as Go
+ * ttrpc does; the connection stays open.
+ *
+ * Not thread-safe: process(), the handlers and every ttrpc_call_*() run on the loop's thread. */
 
 typedef struct ttrpc_server ttrpc_server_t;
 typedef struct ttrpc_call ttrpc_call_t;
@@ -251,8 +257,8 @@ typedef struct ttrpc_kv
   const char *value;
 } ttrpc_kv_t;
 
-/* Connects to a unix socket path; a leading "unix://" is accepted. A path starting with '@' or
- * any non-absolute text is not special-cased here. */
+/* Connects to a unix socket path (TTRPC_ADDRESS); a leading "unix://" is stripped, as
+ * containerd's dialer does. Abstract addresses are not supported. */
 int ttrpc_client_connect(const char *path, ttrpc_client_t **ret, wedge_error_t *err);
 /* Takes an already connected stream socket (e.g. one end of a socketpair). */
 int ttrpc_client_new(int fd, ttrpc_client_t **ret, wedge_error_t *err);

@@ -78,6 +78,7 @@ struct ttrpc_server
   ttrpc_conn_t *conns;
   unsigned n_conns;
   ttrpc_conn_t *dead; /* closed, freed when no entry point is running */
+  int spare_fd;       /* given up on EMFILE to accept and drop one connection */
   unsigned busy;
 };
 
@@ -497,25 +498,28 @@ conn_handle_request(ttrpc_conn_t *conn, ttrpc_frame_t *frame)
   ttrpc_server_t *s = conn->server;
   uint32_t sid = frame->stream_id;
 
-  if (sid % 2 == 0)
-    {
-      conn_send_response(conn, sid, WEDGE_INVALID_ARGUMENT, "StreamID must be odd for client initiated streams",
-                         NULL, 0);
-      return;
-    }
-  if (frame->flags & TTRPC_FLAG_REMOTE_OPEN)
-    {
-      /* ttrpc 1.2 streaming; nothing in the shim API of containerd 1.6-2.3 uses it. */
-      conn_send_response(conn, sid, WEDGE_UNIMPLEMENTED, "ttrpc: streaming requests are not supported", NULL, 0);
-      return;
-    }
-
+  /* Checked in Go ttrpc's order: the Request must decode, then the stream id must be odd. */
   Ttrpc__Request *req = ttrpc__request__unpack(NULL, frame->length, frame->data);
   if (req == NULL)
     {
       server_log(s, "ttrpc: undecodable request on stream %u from pid %d", sid, (int) conn->peer_pid);
       conn_send_response(conn, sid, WEDGE_INVALID_ARGUMENT, "unmarshal request error: invalid ttrpc.Request", NULL,
                          0);
+      return;
+    }
+
+  if (sid % 2 == 0)
+    {
+      conn_send_response(conn, sid, WEDGE_INVALID_ARGUMENT, "StreamID must be odd for client initiated streams",
+                         NULL, 0);
+      ttrpc__request__free_unpacked(req, NULL);
+      return;
+    }
+  if (frame->flags & TTRPC_FLAG_REMOTE_OPEN)
+    {
+      /* ttrpc 1.2 streaming; nothing in the shim API of containerd 1.6-2.3 uses it. */
+      conn_send_response(conn, sid, WEDGE_UNIMPLEMENTED, "ttrpc: streaming requests are not supported", NULL, 0);
+      ttrpc__request__free_unpacked(req, NULL);
       return;
     }
 
@@ -622,6 +626,18 @@ server_accept(ttrpc_server_t *s)
         {
           if (errno == EINTR || errno == ECONNABORTED)
             continue;
+          if ((errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0)
+            {
+              /* Out of fds, the pending connection would keep the level-triggered listener
+               * ready forever: free the spare fd to accept it and drop it. */
+              server_log(s, "ttrpc: refusing connection: %s", strerror(errno));
+              close(s->spare_fd);
+              int dropped = accept4(s->listener.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+              if (dropped >= 0)
+                close(dropped);
+              s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+              continue;
+            }
           if (errno != EAGAIN && errno != EWOULDBLOCK)
             server_log(s, "ttrpc: accept: %s", strerror(errno));
           return;
@@ -719,6 +735,7 @@ ttrpc_server_new(int listen_fd, const ttrpc_server_options_t *opts, ttrpc_server
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev) < 0)
     return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "ttrpc: epoll_ctl");
 
+  s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   s->listener.fd = TAKE_FD(lfd);
   s->epfd = TAKE_FD(epfd);
   *ret = TAKE_PTR(s);
@@ -759,6 +776,8 @@ ttrpc_server_free(ttrpc_server_t *s)
   server_leave(s);
   close(s->listener.fd);
   close(s->epfd);
+  if (s->spare_fd >= 0)
+    close(s->spare_fd);
   free(s->services);
   free(s);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -819,6 +820,37 @@ test_server_limits(void **state)
 }
 
 static void
+test_server_out_of_fds(void **state)
+{
+  fixture_t *f = *state;
+  int fd = raw_connect(f);
+  struct rlimit saved;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  int lowest_free = fcntl(0, F_DUPFD_CLOEXEC, 0);
+  assert_true(lowest_free >= 0);
+  close(lowest_free);
+  struct rlimit tight = { .rlim_cur = (rlim_t) lowest_free, .rlim_max = saved.rlim_max };
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+  pump(f);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+
+  ttrpc_frame_t frame = { 0 };
+  assert_false(read_frame(fd, &frame));
+  assert_non_null(strstr(f->log, "ttrpc: refusing connection: Too many open files"));
+  assert_int_equal(ttrpc_server_connection_count(f->server), 0);
+  close(fd);
+
+  /* The spare fd is back: the next connection is served. */
+  fd = raw_connect(f);
+  send_request(fd, 1, TASK_SERVICE, "Shutdown", NULL);
+  pump(f);
+  assert_true(read_frame(fd, &frame));
+  assert_frame_hex(&frame, 1, "");
+  ttrpc_frame_clear(&frame);
+  close(fd);
+}
+
+static void
 test_server_slow_reader_does_not_block(void **state)
 {
   fixture_t *f = *state;
@@ -1057,6 +1089,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_server_cancels_deferred_on_close, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_server_bad_connection_does_not_hurt_others, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_server_limits, fixture_setup_small, fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_server_out_of_fds, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_server_slow_reader_does_not_block, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_server_refuses_other_users, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_client_round_trip, fixture_setup, fixture_teardown),
