@@ -50,6 +50,13 @@ both() {
   done
 }
 
+# ctr_with_stdin LINE ARGS...: ctr_ ARGS with LINE on its stdin.
+ctr_with_stdin() {
+  local line=$1
+  shift
+  printf '%s\n' "$line" | ctr_ "$@"
+}
+
 task_status() {
   ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'
 }
@@ -90,6 +97,11 @@ task_status() {
     run_timeout 30 ctr_ task exec --exec-id e1 "$id" sh -c 'echo in-exec; exit 4'
     [ "$status" -eq 4 ]
     [ "$output" = in-exec ]
+
+    # stdin reaches the exec, and it sees EOF once ctr closed its side (CloseIO).
+    run_timeout 30 ctr_with_stdin via-stdin task exec --exec-id e2 "$id" cat
+    [ "$status" -eq 0 ]
+    [ "$output" = via-stdin ]
 
     run_timeout 30 ctr_ task pause "$id"
     [ "$status" -eq 0 ]
