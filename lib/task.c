@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "rootfs.h"
 #include "runc_options.pb-c.h"
 #include "shim.pb-c.h"
+#include "spec.h"
 #include "taskio.h"
 #include "types_task.pb-c.h"
 
@@ -57,6 +59,7 @@ struct task_container
   struct oci_runtime rt;
   struct task_process init;
   struct task_process *execs;
+  bool shares_pid_ns; /* no private PID namespace: its processes outlive the init */
 };
 
 struct task_tombstone
@@ -296,6 +299,11 @@ task_claim(struct task_process *tp, pid_t pid, int wait_status)
 {
   if (tp->proc == NULL || tp->proc->pid != pid || tp->proc->exited)
     return false;
+  /* Without a PID namespace of its own, the kernel does not take the container's other
+   * processes down with its init; containerd 1.6.20's runc shim kills them (runtime kill --all)
+   * so the container can be deleted. */
+  if (tp == &tp->c->init && tp->c->shares_pid_ns)
+    (void) oci_kill(&tp->c->rt, tp->c->id, SIGKILL, true, NULL);
   proc_set_exited(tp->proc, wait_status);
   task_process_exited(tp);
   return true;
@@ -458,6 +466,28 @@ task_tombstones_forget(struct task_service *ts, const char *id)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Create */
+
+/* The runc shim's ShouldKillAllOnExit: true unless the spec asks for a new PID namespace (a "pid"
+ * entry without a path); an unreadable spec counts as shared, as there. */
+static bool
+task_shares_pid_ns(const char *bundle)
+{
+  json_t *spec = NULL;
+  if (spec_load_bundle(bundle, &spec, NULL) < 0)
+    return true;
+  bool shared = true;
+  json_t *ns, *namespaces = json_object_get(json_object_get(spec, "linux"), "namespaces");
+  size_t i;
+  json_array_foreach (namespaces, i, ns)
+    {
+      const char *type = json_string_value(json_object_get(ns, "type"));
+      const char *path = json_string_value(json_object_get(ns, "path"));
+      if (type && strcmp(type, "pid") == 0 && (path == NULL || path[0] == '\0'))
+        shared = false;
+    }
+  json_decref(spec);
+  return shared;
+}
 
 static int
 task_write_file(const char *dir, const char *name, const char *content, wedge_error_t *err)
@@ -641,6 +671,7 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
   if (r < 0)
     goto fail_unmount;
 
+  c->shares_pid_ns = task_shares_pid_ns(c->bundle);
   c->next = ts->containers;
   ts->containers = c;
   task_tombstones_forget(ts, c->id);

@@ -153,6 +153,30 @@ task_status() {
   done
 }
 
+@test "without a PID namespace of its own, the container's other processes die with its init" {
+  local cfg=$WEDGE_TEST_DIR/hostpid.json
+  jq --arg root "$WEDGE_TEST_DIR/bundle/rootfs" '
+      .root.path = $root
+    | .process.args = ["/bin/sh", "-c", "/bin/sleep 1000 & echo started; exit 7"]
+    | .linux.namespaces |= map(select(.type != "pid"))' \
+    "$WEDGE_TEST_DIR/bundle/config.json" > "$cfg"
+  local rt short id
+  for rt in $RUNC_RT $WEDGE_RT; do
+    short=${rt#io.containerd.}
+    short=${short%.v2}
+    id=hostpid-$short
+    run_timeout 60 ctr_ run -d --runtime "$rt" --config "$cfg" "$id"
+    [ "$status" -eq 0 ]
+    wait_for "[ \"\$(task_status $id)\" = STOPPED ]" 20
+    # Once the exit is reported, before any delete: the background sleep is gone too.
+    wait_for "! pgrep -f '^/bin/sleep 1000' >/dev/null" 5
+    run_timeout 30 ctr_ task delete "$id"
+    [ "$status" -eq 0 ]
+    run_timeout 30 ctr_ container rm "$id"
+    [ "$status" -eq 0 ]
+  done
+}
+
 @test "10 containers at once, each with its own exit code" {
   local i pids=() rc
   for i in $(seq 0 9); do
