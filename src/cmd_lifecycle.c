@@ -509,9 +509,10 @@ lc_cleanup(struct lifecycle *lc)
     fprintf(stderr, "wedge lifecycle: cleanup: %s\n", wedge_error_message(&err));
   else
     fprintf(stderr, "wedge lifecycle: cleanup: container %s killed and deleted\n", lc->id);
-  lc->init->state = PROC_DELETED;
 }
 
+/* Blocks the signals we read from lc->sigfd; *ret_old receives the previous mask (and is
+ * filled even on failure, so it can always be restored). */
 static int
 lc_setup_signals(struct lifecycle *lc, sigset_t *ret_old)
 {
@@ -522,7 +523,11 @@ lc_setup_signals(struct lifecycle *lc, sigset_t *ret_old)
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGHUP);
   if (sigprocmask(SIG_BLOCK, &mask, ret_old) < 0)
-    return -errno;
+    {
+      int r = -errno;
+      (void) sigprocmask(SIG_BLOCK, NULL, ret_old);
+      return r;
+    }
   lc->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   return lc->sigfd < 0 ? -errno : 0;
 }
