@@ -28,6 +28,7 @@
 /* A pid no process has (above the default pid_max of 32768 is not enough on 64-bit hosts;
  * 4194303 is pid_max's ceiling, never handed out while we look). */
 #define FAKE_PID 4194303
+#define FAKE_EXEC_PID 4194302
 
 static const char FAKE_RUNTIME[] =
   "cmd=''; pidfile=''; dir=$(dirname \"$0\")\n"
@@ -42,7 +43,8 @@ static const char FAKE_RUNTIME[] =
   "echo \"$cmd\" >> \"$dir/calls\"\n"
   "case $cmd in\n"
   "  create) [ -e \"$dir/fail-create\" ] && { echo 'boom' >&2; exit 1; }; echo " "4194303" " > \"$pidfile\";;\n"
-  "  ps) echo '[4194303]';;\n"
+  "  exec) echo 4194302 > \"$pidfile\";;\n"
+  "  ps) echo '[4194303,4194302]';;\n"
   "esac\n"
   "exit 0\n";
 
@@ -360,6 +362,66 @@ test_lifecycle(void **state)
   assert_int_equal(st->status, CONTAINERD__V1__TYPES__STATUS__CREATED);
   assert_string_equal(st->exec_id, "e1");
   protobuf_c_message_free_unpacked(&st->base, NULL);
+  /* A second exec, started: Pids names it with a ProcessDetails. */
+  ex.exec_id = "e3";
+  assert_int_equal(call(f, "Exec", &ex.base, NULL, NULL, NULL, 0, NULL), 0);
+  Containerd__Task__V2__StartRequest sx = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  sx.id = "c1";
+  sx.exec_id = "e3";
+  ProtobufCMessage *sresp = NULL;
+  assert_int_equal(call(f, "Start", &sx.base, &containerd__task__v2__start_response__descriptor, &sresp, NULL, 0, NULL), 0);
+  assert_int_equal(((Containerd__Task__V2__StartResponse *) sresp)->pid, FAKE_EXEC_PID);
+  protobuf_c_message_free_unpacked(sresp, NULL);
+  Containerd__Task__V2__PidsRequest pr = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
+  pr.id = "c1";
+  ProtobufCMessage *presp = NULL;
+  assert_int_equal(call(f, "Pids", &pr.base, &containerd__task__v2__pids_response__descriptor, &presp, NULL, 0, NULL), 0);
+  Containerd__Task__V2__PidsResponse *pids = (Containerd__Task__V2__PidsResponse *) presp;
+  assert_int_equal(pids->n_processes, 2);
+  assert_int_equal(pids->processes[0]->pid, FAKE_PID);
+  assert_null(pids->processes[0]->info);
+  assert_int_equal(pids->processes[1]->pid, FAKE_EXEC_PID);
+  assert_non_null(pids->processes[1]->info);
+  assert_string_equal(pids->processes[1]->info->type_url, "containerd.runc.v1.ProcessDetails");
+  Containerd__Runc__V1__ProcessDetails *pd = containerd__runc__v1__process_details__unpack(
+    NULL, pids->processes[1]->info->value.len, pids->processes[1]->info->value.data);
+  assert_non_null(pd);
+  assert_string_equal(pd->exec_id, "e3");
+  protobuf_c_message_free_unpacked(&pd->base, NULL);
+  protobuf_c_message_free_unpacked(presp, NULL);
+  assert_true(task_service_reap(f->ts, FAKE_EXEC_PID, 9));
+  Containerd__Task__V2__DeleteRequest dx3 = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+  dx3.id = "c1";
+  dx3.exec_id = "e3";
+  ProtobufCMessage *dresp = NULL;
+  assert_int_equal(call(f, "Delete", &dx3.base, &containerd__task__v2__delete_response__descriptor, &dresp, NULL, 0, NULL), 0);
+  assert_int_equal(((Containerd__Task__V2__DeleteResponse *) dresp)->exit_status, 128 + 9);
+  protobuf_c_message_free_unpacked(dresp, NULL);
+  Containerd__Task__V2__StateRequest gone = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+  gone.id = "c1";
+  gone.exec_id = "e3";
+  assert_error(f, "State", &gone.base, WEDGE_NOT_FOUND, "process does not exist e3: not found");
+
+  /* Update hands the resources JSON to the runtime; Pause/Resume publish their events. */
+  Google__Protobuf__Any res = GOOGLE__PROTOBUF__ANY__INIT;
+  res.type_url = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
+  res.value.data = (uint8_t *) "{\"pids\":{\"limit\":10}}";
+  res.value.len = strlen((char *) res.value.data);
+  Containerd__Task__V2__UpdateTaskRequest up = CONTAINERD__TASK__V2__UPDATE_TASK_REQUEST__INIT;
+  up.id = "c1";
+  assert_error(f, "Update", &up.base, WEDGE_INVALID_ARGUMENT, "update: no resources: invalid argument");
+  up.resources = &res;
+  assert_int_equal(call(f, "Update", &up.base, NULL, NULL, NULL, 0, NULL), 0);
+  Containerd__Task__V2__PauseRequest pa = CONTAINERD__TASK__V2__PAUSE_REQUEST__INIT;
+  pa.id = "c1";
+  assert_int_equal(call(f, "Pause", &pa.base, NULL, NULL, NULL, 0, NULL), 0);
+  st = state_of(f, "c1", "");
+  assert_int_equal(st->status, CONTAINERD__V1__TYPES__STATUS__PAUSED);
+  protobuf_c_message_free_unpacked(&st->base, NULL);
+  Containerd__Task__V2__ResumeRequest re = CONTAINERD__TASK__V2__RESUME_REQUEST__INIT;
+  re.id = "c1";
+  assert_int_equal(call(f, "Resume", &re.base, NULL, NULL, NULL, 0, NULL), 0);
+
   Containerd__Task__V2__DeleteRequest dx = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
   dx.id = "c1";
   dx.exec_id = "e1";
@@ -417,7 +479,8 @@ test_lifecycle(void **state)
   sr.id = "c1";
   assert_error(f, "State", &sr.base, WEDGE_NOT_FOUND, "container not created: not found");
 
-  assert_string_equal(f->topics, "/tasks/create /tasks/start /tasks/exec-added /tasks/exit /tasks/delete ");
+  assert_string_equal(f->topics, "/tasks/create /tasks/start /tasks/exec-added /tasks/exec-added /tasks/exec-started /tasks/exit "
+                      "/tasks/paused /tasks/resumed /tasks/exit /tasks/delete ");
 
   assert_int_equal(call(f, "Shutdown", &sd.base, NULL, NULL, NULL, 0, NULL), 0);
   assert_true(f->shutdown);
