@@ -1,0 +1,101 @@
+/* Copying a container's stdio between its pipes and the FIFOs containerd names (non-tty).
+ *
+ * containerd passes three strings (protocol reference §8.1); this module handles "" (no stream)
+ * and absolute FIFO paths, which the client created and opened its own ends of. The container
+ * gets anonymous pipes (iocopy_runtime_stdio()); the shim copies
+ *   stdout/stderr: container pipe -> FIFO        stdin: FIFO -> container pipe
+ * with splice(2) when the source holds at least a page (both sides are pipes, so whole pipe
+ * buffers move without a copy through user space). Smaller amounts, and everything if the kernel
+ * refuses the splice, go through read/write and one fixed buffer per stream (IOCOPY_BUFFER_SIZE,
+ * allocated on first use): splice never merges buffers, so a trickle of tiny writes spliced one
+ * by one would fill the FIFO's 16 slots after 16 writes, where write(2) packs them into pages.
+ *
+ * Opening a FIFO never blocks the loop. A blocking O_WRONLY open waits for a reader, and an
+ * O_WRONLY|O_NONBLOCK open fails with ENXIO while there is none, but an O_RDONLY|O_NONBLOCK open
+ * always succeeds at once (fifo(7)). So:
+ *   stdout/stderr: open O_RDONLY|O_NONBLOCK first, then O_WRONLY|O_NONBLOCK, which succeeds
+ *                  because our own read end is a reader. The read end is kept until the stream
+ *                  ends, as the runc shim keeps it: with a reader always present, writes never
+ *                  fail with EPIPE when the client goes away and later re-attaches; they just
+ *                  wait once the FIFO is full.
+ *   stdin:         open O_RDONLY|O_NONBLOCK, then O_WRONLY|O_NONBLOCK and keep that write end,
+ *                  as the runc shim does: the container does not see EOF when a client detaches,
+ *                  only after CloseIO (iocopy_close_stdin()) and once every client writer closed.
+ * Both opens must name the same FIFO (checked by device and inode) and it must be a FIFO.
+ *
+ * Back-pressure: when the FIFO is full (slow or absent reader), the copier stops reading the
+ * container's pipe until the FIFO drains; the container then blocks in write(2) on its full
+ * pipe. Nothing is dropped and the shim holds no data beyond that one buffer. A FIFO nobody
+ * reads stalls only its own container.
+ *
+ * Done: the output streams (stdout, stderr) are done when the container's pipe reached EOF (every
+ * writer, including the shim's copy handed to the runtime, closed) and all of it went to the FIFO,
+ * or when the stream failed. A failed write other than "FIFO full" ends the stream. The
+ * callback registered with iocopy_on_done() runs once, from a loop defer after the iteration in
+ * which the last output stream finished (at once, deferred, when already done), so the daemon can
+ * hold the exit event until the output is drained. stdin does not count towards done.
+ *
+ * The shim must ignore SIGPIPE (containerd's shim does): a container that closes its stdin makes
+ * the stdin copy's write fail with EPIPE, which ends the stdin stream. */
+#ifndef WEDGE_IOCOPY_H
+#define WEDGE_IOCOPY_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "loop.h"
+#include "oci.h"
+
+#define IOCOPY_BUFFER_SIZE (64 * 1024)
+
+struct iocopy_config
+{
+  const char *stdin_path;  /* NULL or "": no stdin */
+  const char *stdout_path; /* NULL or "": no stdout */
+  const char *stderr_path; /* NULL or "": no stderr */
+  uid_t uid;               /* owner given to the container's pipe ends; (uid_t) -1: unchanged */
+  gid_t gid;               /* (gid_t) -1: unchanged */
+};
+
+struct iocopy;
+struct proc;
+
+typedef void (*iocopy_done_cb)(struct iocopy *io, void *data);
+
+/* Creates the pipes for the non-empty streams, opens the FIFOs (never blocking) and starts
+ * copying on `l`. Errors name the stream and the path ("cannot open stdout FIFO /x: ..."). */
+int iocopy_new(struct loop *l, const struct iocopy_config *cfg, struct iocopy **ret, wedge_error_t *err);
+/* Stops copying and closes every fd; data not copied yet is dropped. NULL is fine. */
+void iocopy_free(struct iocopy *io);
+
+/* The container's ends of the pipes, for the runtime's stdio (-1 where the stream is empty).
+ * They stay owned by the copier. */
+struct oci_stdio iocopy_runtime_stdio(const struct iocopy *io);
+/* Closes the shim's copies of the container's ends, once the runtime has inherited them: while
+ * the shim holds the write end of the stdout pipe, that pipe can never reach EOF. */
+void iocopy_close_runtime_ends(struct iocopy *io);
+
+/* CloseIO: drops the shim's own writer of the stdin FIFO, so EOF reaches the container once
+ * every client writer is gone too. */
+void iocopy_close_stdin(struct iocopy *io);
+
+/* Replaces the done callback (NULL clears it). */
+void iocopy_on_done(struct iocopy *io, iocopy_done_cb cb, void *data);
+bool iocopy_is_done(const struct iocopy *io);
+
+/* Copies the output streams of this copier only (with poll(2), without running the loop) until
+ * they are done or `timeout_ms` passed: 0, or -ETIMEDOUT. It blocks the caller at most
+ * timeout_ms; the done callback still runs later from the loop. Meant for delete, which by then
+ * normally finds the copier done and returns at once. */
+int iocopy_wait(struct iocopy *io, int timeout_ms);
+
+/* proc_io_wait_fn for lib/process.h: `data` is the struct iocopy *. */
+int iocopy_proc_io_wait(struct proc *p, int timeout_ms, void *data);
+
+/* A pipe for one container stream, CLOEXEC on both ends; O_NONBLOCK only on the shim's end
+ * (pipe2(O_NONBLOCK) would make the container's writes fail with EAGAIN instead of blocking).
+ * `container_reads`: the container gets the read end (stdin), else the write end. */
+int iocopy_pipe(bool container_reads, int *ret_shim_end, int *ret_container_end, wedge_error_t *err);
+
+#endif
