@@ -19,7 +19,7 @@
 #include "runc_options.pb-c.h"
 #include "shim.pb-c.h"
 #include "spec.h"
-#include "taskio.h"
+#include "iocopy.h"
 #include "types_task.pb-c.h"
 
 #define TASK_RUNC_OPTIONS_URL "containerd.runc.v1.Options"
@@ -40,7 +40,7 @@ struct task_process
   struct task_process *next; /* execs only */
   struct task_container *c;
   struct proc *proc;
-  struct taskio *io;
+  struct iocopy *io;
   char *stdin_path, *stdout_path, *stderr_path;
   bool terminal;
   char *spec_path;      /* exec: the OCI process JSON given to `runtime exec` */
@@ -60,6 +60,8 @@ struct task_container
   struct task_process init;
   struct task_process *execs;
   bool shares_pid_ns; /* no private PID namespace: its processes outlive the init */
+  uid_t io_uid;       /* Options.io_uid/io_gid: owner of the container's pipe ends; -1: ours */
+  gid_t io_gid;
 };
 
 struct task_tombstone
@@ -80,6 +82,7 @@ struct task_service
   struct events *events;
   struct reaper *reaper;
   struct shimlog *log;
+  struct loop *loop;
   void (*on_shutdown)(void *data);
   void *data;
   struct task_container *containers;
@@ -280,16 +283,19 @@ task_report_exit(struct task_process *tp)
 }
 
 static void
-task_io_drained(void *data)
+task_io_drained(struct iocopy *io, void *data)
 {
+  (void) io;
   task_report_exit(data);
 }
 
+/* TaskExit waits until the process's output has reached the client (runc shim: the exit is
+ * handled after the IO copy finished), so a Wait never returns before the last line. */
 static void
 task_process_exited(struct task_process *tp)
 {
   if (tp->io)
-    (void) taskio_on_drained(tp->io, task_io_drained, tp);
+    iocopy_on_done(tp->io, task_io_drained, tp);
   else
     task_report_exit(tp);
 }
@@ -337,7 +343,7 @@ task_io_wait(struct proc *p, int timeout_ms, void *data)
 {
   (void) p;
   struct task_process *tp = data;
-  return tp->io ? taskio_wait(tp->io, timeout_ms) : 0;
+  return tp->io ? iocopy_wait(tp->io, timeout_ms) : 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -348,7 +354,7 @@ task_process_destroy(struct task_process *tp)
 {
   /* Nobody will report this process any more: answer its waiters with what is known. */
   task_release_waiters(tp);
-  taskio_free(tp->io);
+  iocopy_free(tp->io);
   tp->io = NULL;
   proc_free(tp->proc);
   tp->proc = NULL;
@@ -466,6 +472,23 @@ task_tombstones_forget(struct task_service *ts, const char *id)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Create */
+
+/* Terminals (console socket, pty copying) are not there yet; refuse plainly instead of starting
+ * a process whose stdio nobody copies. */
+static int
+task_io_open(struct task_service *ts, const struct task_process *tp, struct iocopy **ret, wedge_error_t *err)
+{
+  if (tp->terminal)
+    return wedge_error_set(err, ENOTSUP, WEDGE_UNIMPLEMENTED, "terminal: not implemented yet");
+  struct iocopy_config cfg = {
+    .stdin_path = tp->stdin_path,
+    .stdout_path = tp->stdout_path,
+    .stderr_path = tp->stderr_path,
+    .uid = tp->c->io_uid,
+    .gid = tp->c->io_gid,
+  };
+  return iocopy_new(ts->loop, &cfg, ret, err);
+}
 
 /* The runc shim's ShouldKillAllOnExit: true unless the spec asks for a new PID namespace (a "pid"
  * entry without a path); an unreadable spec counts as shared, as there. */
@@ -620,6 +643,8 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
     return task_oom(err);
   c->ts = ts;
   c->init.c = c;
+  c->io_uid = opts && opts->io_uid ? (uid_t) opts->io_uid : (uid_t) -1;
+  c->io_gid = opts && opts->io_gid ? (gid_t) opts->io_gid : (gid_t) -1;
   _cleanup_free_ char *root = task_runtime_root(opts && opts->root && opts->root[0] ? opts->root : ts->runtime_root,
                                                 ts->namespace_);
   _cleanup_free_ char *log_path = NULL, *rootfs = NULL;
@@ -645,7 +670,7 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
       return r;
     }
 
-  r = taskio_open(req->stdin, req->stdout, req->stderr, req->terminal, &c->init.io, err);
+  r = task_io_open(ts, &c->init, &c->init.io, err);
   if (r < 0)
     goto fail_unmount;
 
@@ -656,7 +681,7 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
     .rt = &c->rt,
     .no_pivot = opts && opts->no_pivot_root,
     .no_new_keyring = opts && opts->no_new_keyring,
-    .stdio = taskio_stdio(c->init.io),
+    .stdio = iocopy_runtime_stdio(c->init.io),
     .checkpoint = req->checkpoint && req->checkpoint[0] ? req->checkpoint : NULL,
     .criu_work_path = opts && opts->criu_work_path && opts->criu_work_path[0] ? opts->criu_work_path : NULL,
   };
@@ -667,7 +692,7 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
   c->init.proc->io_wait_data = &c->init;
 
   r = proc_create(c->init.proc, err);
-  taskio_release_child_ends(c->init.io);
+  iocopy_close_runtime_ends(c->init.io);
   if (r < 0)
     goto fail_unmount;
 
@@ -740,17 +765,17 @@ task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 
   if (is_exec && tp->io == NULL)
     {
-      r = taskio_open(tp->stdin_path, tp->stdout_path, tp->stderr_path, tp->terminal, &tp->io, err);
+      r = task_io_open(ts, tp, &tp->io, err);
       if (r < 0)
         return task_fail(err, r);
-      tp->proc->stdio = taskio_stdio(tp->io);
+      tp->proc->stdio = iocopy_runtime_stdio(tp->io);
     }
 
   tp->starting = true;
   r = proc_start(tp->proc, err);
   tp->starting = false;
   if (is_exec && tp->io)
-    taskio_release_child_ends(tp->io);
+    iocopy_close_runtime_ends(tp->io);
   if (r < 0)
     {
       tp->exit_held = false;
@@ -1155,7 +1180,7 @@ task_h_close_io(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   if (tp == NULL)
     return task_fail(err, -ENOENT);
   if (tp->io)
-    taskio_close_stdin(tp->io);
+    iocopy_close_stdin(tp->io);
   return ttrpc_call_reply(call, NULL, 0), 0;
 }
 
@@ -1269,6 +1294,7 @@ task_service_new(const struct task_service_config *cfg, struct task_service **re
   ts->events = cfg->events;
   ts->reaper = cfg->reaper;
   ts->log = cfg->log;
+  ts->loop = cfg->loop;
   ts->on_shutdown = cfg->on_shutdown;
   ts->data = cfg->data;
   *ret = TAKE_PTR(ts);

@@ -2,7 +2,7 @@
  * on the wire): the containers of one shim, their processes, and the events they cause.
  *
  * One task_service holds every container of the shim by id. A container owns its init process
- * (process.h), its execs, their stdio (taskio.h), its runtime (oci.h, from the runc Options of
+ * (process.h), its execs, their stdio (iocopy.h), its runtime (oci.h, from the runc Options of
  * Create) and the rootfs it mounted. Handlers run on the loop thread, one at a time; runtime
  * calls block the loop for their duration (as runc commands do in the runc shim's handlers).
  *
@@ -31,6 +31,7 @@
 
 #include "error.h"
 #include "events.h"
+#include "loop.h"
 #include "reaper.h"
 #include "shimlog.h"
 #include "ttrpc.h"
@@ -47,6 +48,7 @@ struct task_service;
 
 struct task_service_config
 {
+  struct loop *loop;       /* borrowed, required: stdio copying runs on it */
   const char *namespace_;  /* containerd namespace (-namespace) */
   struct events *events;   /* borrowed, required */
   struct reaper *reaper;   /* borrowed; NULL: exits reach us only through task_service_reap */

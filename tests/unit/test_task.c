@@ -14,11 +14,13 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 
 #include "cleanup.h"
 #include "events.h"
 #include "events_task.pb-c.h"
+#include "loop.h"
 #include "runc_options.pb-c.h"
 #include "shim.pb-c.h"
 #include "task.h"
@@ -55,6 +57,7 @@ typedef struct fixture
   char *bundle;
   char *runtime;
   ttrpc_server_t *server;
+  struct loop *loop;
   struct events *events;
   struct task_service *ts;
   char topics[512];
@@ -78,6 +81,16 @@ on_shutdown(void *data)
 }
 
 static int
+on_server(struct loop_source *s, int fd, uint32_t revents, void *data)
+{
+  (void) s;
+  (void) fd;
+  (void) revents;
+  fixture_t *f = data;
+  return ttrpc_server_process(f->server, NULL);
+}
+
+static int
 setup(void **state)
 {
   fixture_t *f = calloc(1, sizeof(*f));
@@ -95,10 +108,13 @@ setup(void **state)
   int lfd = ttrpc_listen_unix(f->sock, &err);
   assert_true(lfd >= 0);
   assert_int_equal(ttrpc_server_new(lfd, NULL, &f->server, &err), 0);
+  assert_int_equal(loop_new(&f->loop, &err), 0);
+  assert_int_equal(loop_add_io(f->loop, ttrpc_server_get_fd(f->server), EPOLLIN, on_server, f, NULL, &err), 0);
   assert_int_equal(events_new(NULL, "testns", NULL, &f->events, &err), 0);
   events_set_observer(f->events, observe, f);
   _cleanup_free_ char *root = tu_path(f->dir, "root");
   struct task_service_config cfg = {
+    .loop = f->loop,
     .namespace_ = "testns",
     .events = f->events,
     .runtime_root = root,
@@ -117,6 +133,7 @@ teardown(void **state)
   fixture_t *f = *state;
   task_service_free(f->ts);
   ttrpc_server_free(f->server);
+  loop_free(f->loop);
   events_free(f->events);
   tu_rm_rf(f->dir);
   free(f->dir);
@@ -156,12 +173,12 @@ call_main(void *arg)
   return NULL;
 }
 
+/* The daemon's loop in small steps: requests, and the deferred "output drained" callbacks that
+ * release TaskExit. */
 static void
 pump_once(fixture_t *f, int ms)
 {
-  struct pollfd p = { .fd = ttrpc_server_get_fd(f->server), .events = POLLIN };
-  if (poll(&p, 1, ms) > 0)
-    assert_int_equal(ttrpc_server_process(f->server, NULL), 0);
+  assert_true(loop_run_once(f->loop, ms) >= 0);
 }
 
 static void
