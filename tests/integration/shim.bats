@@ -78,6 +78,15 @@ task_status() {
   [ "$(sort <<<"$OUT_wedge" | tr '\n' ' ')" = "err out " ]
 }
 
+@test "all output arrives before the exit is reported (much more than a pipe holds)" {
+  both bulk run --rm --runtime RT "$CTRD_IMAGE" ID sh -c 'seq 1 200000; exit 6'
+  [ "$RC_wedge" -eq 6 ]
+  [ "$RC_wedge" = "$RC_runc" ]
+  [ "$(wc -l <<<"$OUT_wedge")" -eq 200000 ]
+  [ "$(tail -n 1 <<<"$OUT_wedge")" = 200000 ]
+  [ "$OUT_wedge" = "$OUT_runc" ]
+}
+
 @test "run -d, task ls, ps, exec, pause/resume, kill, delete, container rm" {
   local rt short id pid
   for rt in $RUNC_RT $WEDGE_RT; do
