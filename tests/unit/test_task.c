@@ -44,7 +44,9 @@ static const char FAKE_RUNTIME[] =
   "done\n"
   "echo \"$cmd\" >> \"$dir/calls\"\n"
   "case $cmd in\n"
-  "  create) [ -e \"$dir/fail-create\" ] && { echo 'boom' >&2; exit 1; }; echo " "4194303" " > \"$pidfile\";;\n"
+  "  create) [ -e \"$dir/fail-create\" ] && { echo 'boom' >&2; exit 1; }\n"
+  "          [ -e \"$dir/hold-stdout\" ] && (sleep 0.5; echo late) &\n"
+  "          echo " "4194303" " > \"$pidfile\";;\n"
   "  exec) echo 4194302 > \"$pidfile\";;\n"
   "  ps) echo '[4194303,4194302]';;\n"
   "esac\n"
@@ -285,7 +287,7 @@ test_connect_never_fails_and_v3(void **state)
 }
 
 static void
-create(fixture_t *f, const char *id, uint32_t *ret_pid)
+create_with_stdout(fixture_t *f, const char *id, const char *stdout_path, uint32_t *ret_pid)
 {
   Containerd__Runc__V1__Options o = CONTAINERD__RUNC__V1__OPTIONS__INIT;
   o.binary_name = f->runtime;
@@ -299,12 +301,19 @@ create(fixture_t *f, const char *id, uint32_t *ret_pid)
   req.id = (char *) id;
   req.bundle = f->bundle;
   req.options = &any;
+  req.stdout = (char *) (stdout_path ? stdout_path : "");
   ProtobufCMessage *resp = NULL;
   char msg[512];
   assert_int_equal(call(f, "Create", &req.base, &containerd__task__v2__create_task_response__descriptor, &resp, msg,
                         sizeof(msg), NULL), 0);
   *ret_pid = ((Containerd__Task__V2__CreateTaskResponse *) resp)->pid;
   protobuf_c_message_free_unpacked(resp, NULL);
+}
+
+static void
+create(fixture_t *f, const char *id, uint32_t *ret_pid)
+{
+  create_with_stdout(f, id, NULL, ret_pid);
 }
 
 static Containerd__Task__V2__StateResponse *
@@ -557,6 +566,48 @@ test_unknown_options_type_is_ignored(void **state)
   assert_string_equal(opts, "{}");
 }
 
+/* The exit is reported (TaskExit, Wait) only once everything the container wrote reached the
+ * client: here a process that outlives the init holds the stdout pipe for half a second. */
+static void
+test_exit_waits_for_output(void **state)
+{
+  fixture_t *f = *state;
+  _cleanup_free_ char *flag = tu_path(f->dir, "hold-stdout");
+  _cleanup_free_ char *fifo = tu_path(f->dir, "stdout");
+  assert_int_equal(tu_write_file(flag, "", 0600), 0);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  _cleanup_close_ int rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  assert_true(rd >= 0);
+
+  uint32_t pid;
+  create_with_stdout(f, "c1", fifo, &pid);
+  Containerd__Task__V2__StartRequest s = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  s.id = "c1";
+  assert_int_equal(call(f, "Start", &s.base, NULL, NULL, NULL, 0, NULL), 0);
+  Containerd__Task__V2__WaitRequest w = CONTAINERD__TASK__V2__WAIT_REQUEST__INIT;
+  w.id = "c1";
+  call_t waiter;
+  call_begin(&waiter, f, "Wait", &w.base, &containerd__task__v2__wait_response__descriptor);
+  assert_true(task_service_reap(f->ts, FAKE_PID, 0));
+  for (int i = 0; i < 10; i++)
+    pump_once(f, 10);
+  assert_false(atomic_load(&waiter.done));
+  assert_null(strstr(f->topics, "/tasks/exit"));
+
+  call_end(&waiter);
+  assert_int_equal(waiter.r, 0);
+  protobuf_c_message_free_unpacked(waiter.resp, NULL);
+  char buf[64] = "";
+  ssize_t n = read(rd, buf, sizeof(buf) - 1);
+  assert_int_equal(n, 5);
+  assert_string_equal(buf, "late\n");
+  assert_string_equal(f->topics, "/tasks/create /tasks/start /tasks/exit ");
+
+  Containerd__Task__V2__DeleteRequest d = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+  d.id = "c1";
+  assert_int_equal(call(f, "Delete", &d.base, NULL, NULL, NULL, 0, NULL), 0);
+}
+
 int
 main(void)
 {
@@ -567,6 +618,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_connect_never_fails_and_v3, setup, teardown),
     cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
     cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_exit_waits_for_output, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unknown_options_type_is_ignored, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
