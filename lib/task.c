@@ -152,6 +152,18 @@ task_unpack(ttrpc_call_t *call, const ProtobufCMessageDescriptor *desc, void *re
   return ttrpc_call_unpack(call, desc, (ProtobufCMessage **) ret, err);
 }
 
+/* A reply that cannot be sent (containerd hung up) leaves nothing to undo: the work is done and
+ * containerd learns the outcome from State. NULL: google.protobuf.Empty. */
+static int
+task_reply(ttrpc_call_t *call, const ProtobufCMessage *msg)
+{
+  if (msg)
+    (void) ttrpc_call_reply_message(call, msg);
+  else
+    (void) ttrpc_call_reply(call, NULL, 0);
+  return 0;
+}
+
 static void
 task_timestamp(Google__Protobuf__Timestamp *ts, bool exited, const struct timespec *at)
 {
@@ -747,7 +759,7 @@ task_h_create(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
     }
   Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
   resp.pid = pid;
-  return ttrpc_call_reply_message(call, &resp.base), 0;
+  return task_reply(call, &resp.base);
 }
 
 static int
@@ -865,7 +877,7 @@ task_h_state(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   resp.exit_status = (uint32_t) p->exit_status;
   resp.exited_at = &at;
   resp.exec_id = tp == &tp->c->init ? (char *) "" : p->id;
-  return ttrpc_call_reply_message(call, &resp.base), 0;
+  return task_reply(call, &resp.base);
 }
 
 static int
@@ -911,7 +923,7 @@ task_h_kill(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   r = proc_kill(tp->proc, (int) req->signal, req->all, err);
   if (r < 0)
     return task_fail(err, r);
-  return ttrpc_call_reply(call, NULL, 0), 0;
+  return task_reply(call, NULL);
 }
 
 static int
@@ -923,7 +935,7 @@ task_reply_delete(ttrpc_call_t *call, uint32_t pid, uint32_t status, bool exited
   resp.pid = pid;
   resp.exit_status = status;
   resp.exited_at = &ts;
-  return ttrpc_call_reply_message(call, &resp.base), 0;
+  return task_reply(call, &resp.base);
 }
 
 static int
@@ -1041,7 +1053,7 @@ task_h_pids(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
   resp.n_processes = n;
   resp.processes = ptrs;
-  return ttrpc_call_reply_message(call, &resp.base), 0;
+  return task_reply(call, &resp.base);
 }
 
 static int
@@ -1061,7 +1073,7 @@ task_h_pause(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   Containerd__Events__TaskPaused ev = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
   ev.container_id = c->id;
   task_publish(ts, &ev.base);
-  return ttrpc_call_reply(call, NULL, 0), 0;
+  return task_reply(call, NULL);
 }
 
 static int
@@ -1081,7 +1093,7 @@ task_h_resume(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   Containerd__Events__TaskResumed ev = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
   ev.container_id = c->id;
   task_publish(ts, &ev.base);
-  return ttrpc_call_reply(call, NULL, 0), 0;
+  return task_reply(call, NULL);
 }
 
 /* The OCI process JSON of an exec, with `terminal` taken from the request as the runc shim
@@ -1160,7 +1172,7 @@ task_h_exec(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   ev.container_id = c->id;
   ev.exec_id = req->exec_id;
   task_publish(ts, &ev.base);
-  return ttrpc_call_reply(call, NULL, 0), 0;
+  return task_reply(call, NULL);
 
 fail:
   task_process_destroy(tp);
@@ -1181,7 +1193,7 @@ task_h_close_io(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
     return task_fail(err, -ENOENT);
   if (tp->io)
     iocopy_close_stdin(tp->io);
-  return ttrpc_call_reply(call, NULL, 0), 0;
+  return task_reply(call, NULL);
 }
 
 static int
@@ -1203,7 +1215,7 @@ task_h_update(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   r = proc_update(c->init.proc, json, err);
   if (r < 0)
     return task_fail(err, r);
-  return ttrpc_call_reply(call, NULL, 0), 0;
+  return task_reply(call, NULL);
 }
 
 static int
@@ -1219,7 +1231,7 @@ task_h_connect(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   struct task_container *c = task_find(ts, req->id, NULL);
   if (c)
     resp.task_pid = (uint32_t) c->init.proc->pid;
-  return ttrpc_call_reply_message(call, &resp.base), 0;
+  return task_reply(call, &resp.base);
 }
 
 static int
