@@ -220,7 +220,9 @@ task_status() {
   run_timeout 60 ctr_ run --rm --runtime "$WEDGE_RT" --config "$cfg" idmap-wedge
   echo "wedge: $status $output"
   [ "$status" -ne 0 ]
-  [[ "$output" == *"mounts[7] (/mnt) is an idmapped mount, but runtime runc does not support idmapped mounts"* ]]
+  [[ "$output" == *"runtime runc would silently ignore what config.json asks for"* ]]
+  [[ "$output" == *"mounts[7].uidMappings (/mnt)"*"linux.mountExtensions.idmap.enabled is absent"* ]]
+  [[ "$output" == *"mounts[7].gidMappings (/mnt)"* ]]
   run_timeout 30 ctr_ container rm idmap-wedge
 }
 
