@@ -17,6 +17,10 @@
 #define IOCOPY_SPLICE_MIN 4096
 /* Transfers per wake-up, so one busy container cannot starve the others. */
 #define IOCOPY_BUDGET 16
+/* After the container's output is all in the client's FIFO, how long the client gets to read it
+ * before "done" anyway, and how often we look. See io_check_done(). */
+#define IOCOPY_FLUSH_TIMEOUT_MS 2000
+#define IOCOPY_FLUSH_POLL_MS 2
 
 enum iocopy_kind
 {
@@ -47,10 +51,14 @@ struct iocopy
   struct loop *loop;
   struct iocopy_stream streams[IOCOPY_N];
   struct loop_source *done_source;
+  struct loop_source *flush_timer;
+  int64_t flush_deadline; /* ms; 0 until the output streams have finished */
   iocopy_done_cb done_cb;
   void *done_data;
   bool done;
 };
+
+static int64_t now_ms(void);
 
 static void
 close_fd(int *fd)
@@ -113,11 +121,44 @@ fifo_open(const char *name, const char *path, int *ret_rd, int *ret_wr, wedge_er
   return 0;
 }
 
+/* Bytes still waiting in the client's stdout/stderr FIFOs, seen through the read ends we keep. */
+static int
+io_fifo_unread(struct iocopy *io)
+{
+  int total = 0;
+  for (int k = IOCOPY_STDOUT; k <= IOCOPY_STDERR; k++)
+    {
+      int n = 0;
+      if (io->streams[k].keep >= 0 && ioctl(io->streams[k].keep, FIONREAD, &n) == 0 && n > 0)
+        total += n;
+    }
+  return total;
+}
+
+/* "Done" means the client has the output, not only its FIFO: containerd 1.6.20's client closes
+ * its FIFOs (task.Delete: io.Close() before io.Wait()) as soon as it has the exit status, and
+ * whatever it had not read by then is lost. The runc shim's timing mostly hides that race; an
+ * exit reported the instant the last byte entered the FIFO lost up to a FIFO's worth (64 KiB)
+ * under load. So once the copying is over, done waits, polling without blocking the loop, until
+ * the FIFOs are empty, or IOCOPY_FLUSH_TIMEOUT_MS for a client that stopped reading. */
 static void
 io_check_done(struct iocopy *io)
 {
   if (io->done || io->streams[IOCOPY_STDOUT].active || io->streams[IOCOPY_STDERR].active)
     return;
+  if (io_fifo_unread(io) > 0)
+    {
+      int64_t now = now_ms();
+      if (io->flush_deadline == 0)
+        io->flush_deadline = now + IOCOPY_FLUSH_TIMEOUT_MS;
+      if (now < io->flush_deadline && io->flush_timer)
+        {
+          (void) loop_timer_set(io->flush_timer, IOCOPY_FLUSH_POLL_MS * 1000);
+          return;
+        }
+    }
+  for (int k = IOCOPY_STDOUT; k <= IOCOPY_STDERR; k++)
+    close_fd(&io->streams[k].keep);
   io->done = true;
   if (io->done_cb)
     (void) loop_source_set_enabled(io->done_source, true);
@@ -134,7 +175,10 @@ stream_finish(struct iocopy_stream *st)
   st->src_source = st->dst_source = NULL;
   close_fd(&st->src);
   close_fd(&st->dst);
-  close_fd(&st->keep);
+  /* The read end of an output FIFO stays until done: it measures what the client has not read
+   * yet (io_check_done). */
+  if (st->kind == IOCOPY_STDIN)
+    close_fd(&st->keep);
   free(st->buf);
   st->buf = NULL;
   st->len = st->off = 0;
@@ -244,6 +288,15 @@ on_dst(struct loop_source *s, int fd, uint32_t revents, void *data)
 }
 
 static int
+on_flush_timer(struct loop_source *s, uint64_t now_usec, void *data)
+{
+  (void) s;
+  (void) now_usec;
+  io_check_done(data);
+  return 0;
+}
+
+static int
 on_done(struct loop_source *s, void *data)
 {
   (void) s;
@@ -311,6 +364,10 @@ iocopy_new(struct loop *l, const struct iocopy_config *cfg, struct iocopy **ret,
   if (r < 0)
     goto fail;
   (void) loop_source_set_enabled(io->done_source, false);
+  r = loop_add_timer(l, IOCOPY_FLUSH_POLL_MS * 1000, on_flush_timer, io, &io->flush_timer, err);
+  if (r < 0)
+    goto fail;
+  (void) loop_source_set_enabled(io->flush_timer, false);
 
   const char *paths[IOCOPY_N] = { cfg->stdin_path, cfg->stdout_path, cfg->stderr_path };
   for (int k = 0; k < IOCOPY_N; k++)
@@ -335,6 +392,7 @@ iocopy_free(struct iocopy *io)
   if (io == NULL)
     return;
   io->done_cb = NULL;
+  loop_source_free(io->flush_timer);
   for (int k = 0; k < IOCOPY_N; k++)
     {
       struct iocopy_stream *st = &io->streams[k];
@@ -423,6 +481,13 @@ iocopy_wait(struct iocopy *io, int timeout_ms)
       int64_t left = deadline - now_ms();
       if (left <= 0)
         return -ETIMEDOUT;
+      if (n == 0)
+        {
+          /* Copying is over; the client is still reading its FIFOs (io_check_done). */
+          poll(NULL, 0, left < IOCOPY_FLUSH_POLL_MS ? (int) left : IOCOPY_FLUSH_POLL_MS);
+          io_check_done(io);
+          continue;
+        }
       int r = poll(pfd, n, (int) left);
       if (r < 0 && errno != EINTR)
         return -errno;
