@@ -19,6 +19,10 @@
 #   that ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2") while runc
 #   1.1.5 accepts it. Without the cgroup2 mount crun sees plain cgroup v1. The namespace is
 #   inherited by the shims and so by every crun they run.
+#   ctr 1.6 passes a runtime binary only to io.containerd.runc.v2 (`--runc-binary` is refused
+#   for any other runtime name), so for io.containerd.wedge.v2 the crun instance also puts a
+#   `runc` that is crun first in containerd's PATH (CTRD_DIR/bin): wedge's default runtime,
+#   "runc" looked up in PATH, is then crun. The runc.v2 shim still gets `--runc-binary crun`.
 # - It runs under subreaper.pl, which reaps the shims and container processes that are
 #   reparented when their parent exits (pid 1 on the test machines does not reap orphans).
 # - Each instance uses its own containerd namespace (CTRD_NS), so the cgroups it creates
@@ -114,7 +118,10 @@ containerd_start() {
   if [ -n "${WEDGE_BUILD:-}" ]; then
     path="$(cd "$WEDGE_BUILD" && pwd)/src:$path"
   fi
-  [ "$flavour" = crun ] && hide_unified=1
+  if [ "$flavour" = crun ]; then
+    hide_unified=1
+    ln -s "$(command -v crun)" "$CTRD_DIR/bin/runc"
+  fi
 
   # The namespace's setup runs in the shell that unshare starts; it then execs the reaper,
   # which forks containerd. Nothing of the test's own fds (bats' fd 3 included) is passed on:
@@ -175,7 +182,7 @@ ctr_() {
     echo "ctr_: no private containerd (call containerd_start)" >&2
     return 1
   fi
-  if [ "${1:-}" = run ] && [ "$CTRD_RUNTIME_BINARY" != runc ]; then
+  if [ "${1:-}" = run ] && [ "$CTRD_RUNTIME_BINARY" != runc ] && [[ " $* " != *" io.containerd.wedge.v2 "* ]]; then
     shift
     set -- run --runc-binary "$CTRD_RUNTIME_BINARY" "$@"
   fi

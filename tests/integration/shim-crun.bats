@@ -1,0 +1,104 @@
+#!/usr/bin/env bats
+# containerd-shim-wedge-v2 driving crun 1.8.1, side by side with io.containerd.runc.v2 driving
+# crun, under a private containerd started by `containerd_start crun` (its own mount namespace
+# without the cgroup2 mount crun refuses in hybrid mode; see tests/helpers/containerd.bash for
+# how each shim is pointed at crun). The same user-visible checks as shim.bats, on the paths
+# where the runtime matters: create/start/exit codes, output, exec, pause/resume, kill, delete,
+# events, the idmap refusal.
+
+load ../helpers/common
+load ../helpers/containerd
+
+WEDGE_RT=io.containerd.wedge.v2
+RUNC_RT=io.containerd.runc.v2
+
+setup_file() {
+  common_setup_file
+  [ -x "$WEDGE_BUILD/src/containerd-shim-wedge-v2" ] || {
+    echo "containerd-shim-wedge-v2 not built in $WEDGE_BUILD/src" >&2
+    return 1
+  }
+  containerd_start crun
+}
+
+teardown_file() {
+  containerd_teardown
+  common_teardown_file
+}
+
+teardown() {
+  containerd_leak_check
+}
+
+task_status() {
+  ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'
+}
+
+# crun leaves its state in <root>/<id>/status; the runc shim's root is <root>/<ns>.
+crun_state_of() {
+  [ -e "$CTRD_DIR/run/containerd/runc/$CTRD_NS/$1/status" ]
+}
+
+@test "crun: ctr run --rm echo hi, exit codes and output match runc.v2" {
+  local rt
+  for rt in $RUNC_RT $WEDGE_RT; do
+    run_timeout 60 ctr_ run --rm --runtime "$rt" "$CTRD_IMAGE" "hi-${rt//./-}" echo hi
+    echo "$rt: $status $output"
+    [ "$status" -eq 0 ]
+    [ "$output" = hi ]
+
+    run_timeout 60 ctr_ run --rm --runtime "$rt" "$CTRD_IMAGE" "exit-${rt//./-}" sh -c 'seq 1 50000; exit 5'
+    [ "$status" -eq 5 ]
+    [ "$(wc -l <<<"$output")" -eq 50000 ]
+  done
+}
+
+@test "crun: run -d, exec, pause/resume, kill, delete through wedge" {
+  local rt id
+  for rt in $RUNC_RT $WEDGE_RT; do
+    id=detach-${rt//./-}
+    run_timeout 60 ctr_ run -d --runtime "$rt" "$CTRD_IMAGE" "$id" sleep 600
+    [ "$status" -eq 0 ]
+    [ "$(task_status "$id")" = RUNNING ]
+    # It really is crun that runs it: crun's state file, which runc does not write.
+    crun_state_of "$id"
+
+    run_timeout 30 ctr_ task exec --exec-id e1 "$id" sh -c 'echo in-exec; exit 4'
+    [ "$status" -eq 4 ]
+    [ "$output" = in-exec ]
+
+    run_timeout 30 ctr_ task pause "$id"
+    [ "$status" -eq 0 ]
+    [ "$(task_status "$id")" = PAUSED ]
+    run_timeout 30 ctr_ task resume "$id"
+    [ "$status" -eq 0 ]
+    [ "$(task_status "$id")" = RUNNING ]
+
+    run_timeout 30 ctr_ task kill -s SIGKILL "$id"
+    [ "$status" -eq 0 ]
+    wait_for "[ \"\$(task_status $id)\" = STOPPED ]" 20
+    run_timeout 30 ctr_ task delete "$id"
+    [ "$status" -eq 0 ]
+    run_timeout 30 ctr_ container rm "$id"
+    [ "$status" -eq 0 ]
+  done
+}
+
+@test "crun: an idmapped mount is refused as crun 1.8.1 cannot say it supports it" {
+  local cfg=$WEDGE_TEST_DIR/idmap-config.json
+  "$WEDGE_SOURCE/tests/helpers/make-bundle.sh" "$WEDGE_TEST_DIR/idmap-bundle" /bin/true >/dev/null
+  jq --arg root "$WEDGE_TEST_DIR/idmap-bundle/rootfs" '
+      .root.path = $root
+      | .mounts += [{"destination": "/mnt", "type": "bind", "source": "/tmp",
+                     "options": ["rbind"],
+                     "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                     "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]}]' \
+    "$WEDGE_TEST_DIR/idmap-bundle/config.json" >"$cfg"
+  run_timeout 60 ctr_ run --rm --runtime "$WEDGE_RT" --config "$cfg" idmap-crun
+  echo "$status $output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"runtime runc would silently ignore what config.json asks for"* ]] ||
+    [[ "$output" == *"too old"* ]]
+  [[ "$output" == *"mounts["*"].uidMappings (/mnt)"* ]]
+  run_timeout 30 ctr_ container rm idmap-crun
+}
