@@ -1,74 +1,68 @@
 #!/bin/bash
-# scripts/demo.sh BUILD: what wedge does so far, against the real runc.
+# scripts/demo.sh BUILD: the main job of `make demo`.
 #
-# 1. A busybox bundle driven by `wedge lifecycle` through create, start, state, pause, resume,
-#    exec, kill, wait and delete: the library's state machine, runtime client and reaper.
-# 2. The same bundle asking for an idmapped mount: runc 1.1.5 would silently ignore the
-#    mappings, wedge refuses before anything is created.
-# Everything lives in a temp dir that is removed at the end (runc's --root too).
+# 1. A private containerd 1.6 (its own root, state, sockets and mount namespace in a temp dir;
+#    never the system's) with BUILD/src, where containerd-shim-wedge-v2 is, first on its PATH,
+#    and a busybox image built from Debian's busybox-static.
+# 2. `ctr run --runtime io.containerd.wedge.v2`: a container through wedge, its output and exit
+#    code, next to the same command with containerd's own io.containerd.runc.v2.
+# 3. A config asking for an idmapped mount: runc.v2 starts it and silently drops the mapping;
+#    wedge refuses it and says why.
+# 4. The library underneath, on its own (scripts/demo-lifecycle.sh).
+# Everything is torn down at the end.
 set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD" >&2; exit 2; }
 source_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-wedge=$(cd "$1" && pwd)/src/wedge
-[ -x "$wedge" ] || { echo "demo: $wedge missing: build first" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || { echo "demo: runc needs root" >&2; exit 1; }
+WEDGE_BUILD=$(cd "$1" && pwd)
+export WEDGE_BUILD
+[ -x "$WEDGE_BUILD/src/containerd-shim-wedge-v2" ] || { echo "demo: build first" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "demo: containerd needs root" >&2; exit 1; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/wedge-demo.XXXXXX")
-cleanup() {
-  # wedge lifecycle removes its container itself; this is for an interrupted demo.
-  runc --root "$work/runc" delete --force demo >/dev/null 2>&1 || true
-  runc --root "$work/runc" delete --force demo-idmap >/dev/null 2>&1 || true
-  runc --root "$work/runc" delete --force demo-runc-alone >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=../tests/helpers/containerd.bash
+. "$source_root/tests/helpers/containerd.bash"
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
-show() {
-  local a
-  printf '$'
-  for a in "$@"; do
-    if [[ $a =~ ^[A-Za-z0-9_./:,=+@-]+$ ]]; then printf ' %s' "$a"; else printf " '%s'" "$a"; fi
-  done
+run_ctr() {
+  printf '$ ctr'
+  printf ' %q' "$@"
   printf '\n'
-  "$@" 2>&1 || echo "(exit status $?)"
+  local rc=0
+  ctr_ "$@" 2>&1 || rc=$?
+  echo "(exit status $rc)"
 }
 
-say "A busybox bundle (rootfs from busybox-static, config.json from runc spec):"
-"$source_root/tests/helpers/make-bundle.sh" "$work/bundle" sh -c 'trap "exit 0" TERM; while :; do sleep 1; done'
-jq -c .process.args "$work/bundle/config.json"
+trap 'containerd_teardown' EXIT
+say "Starting a private containerd ($(containerd --version | awk '{print $3}')) with wedge on its PATH..."
+containerd_start runc
+echo "image: $CTRD_IMAGE, namespace: $CTRD_NS, socket: $CTRD_SOCK"
 
-say "One container through its whole lifecycle, with $(runc --version | head -n1):"
-show "$wedge" lifecycle --runtime runc --root "$work/runc" "$work/bundle" demo \
-  create start state pause state resume \
-  'exec:echo,hello from an exec' 'exec:sh,-c,exit 3' ps kill:TERM wait delete
+say "A container through wedge:"
+run_ctr run --rm --runtime io.containerd.wedge.v2 "$CTRD_IMAGE" demo-hi echo hello from a container run by wedge
+run_ctr run --rm --runtime io.containerd.wedge.v2 "$CTRD_IMAGE" demo-exit sh -c 'echo exiting with 3; exit 3'
 
-say "Illegal transitions are refused with containerd's runc-shim wording, nothing is left:"
-show "$wedge" lifecycle --runtime runc --root "$work/runc" "$work/bundle" demo create start start
+say "The same with containerd's own shim (io.containerd.runc.v2):"
+run_ctr run --rm --runtime io.containerd.runc.v2 "$CTRD_IMAGE" demo-hi-runc echo hello from a container run by runc.v2
 
-say "Errors from the runtime carry its own message:"
-jq '.process.args = ["/bin/no-such-binary"]' "$work/bundle/config.json" > "$work/bad.json"
-cp -a "$work/bundle" "$work/bundle-bad"
-mv "$work/bad.json" "$work/bundle-bad/config.json"
-show "$wedge" lifecycle --runtime runc --root "$work/runc" "$work/bundle-bad" demo create start
-
-say "The same bundle with an idmapped mount (uidMappings/gidMappings on /data):"
-mkdir -p "$work/data"
-jq --arg src "$work/data" '.mounts += [{"destination": "/data", "type": "bind", "source": $src,
-    "options": ["rbind"],
-    "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
-    "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]}]' \
-  "$work/bundle/config.json" > "$work/idmap.json"
-mv "$work/idmap.json" "$work/bundle/config.json"
-echo "runc alone runs it and silently drops the mappings: /data shows its host owner (uid 0),"
-echo "not mapped through uidMappings:"
-cp -a "$work/bundle" "$work/bundle-stat"
-jq '.process.args = ["stat", "-c", "owner of /data: %u", "/data"]' "$work/bundle/config.json" \
-  > "$work/bundle-stat/config.json"
-show runc --root "$work/runc" run --bundle "$work/bundle-stat" demo-runc-alone
+say "A container asking for an idmapped mount (uidMappings on /mnt), which runc $(runc --version | awk 'NR==1{print $3}') cannot do:"
+bundle=$CTRD_DIR/demo-bundle
+"$source_root/tests/helpers/make-bundle.sh" "$bundle" >/dev/null
+jq --arg root "$bundle/rootfs" '
+    .root.path = $root
+  | .process.args = ["/bin/sh", "-c", "echo owner of /mnt as the container sees it: $(stat -c %u /mnt)"]
+  | .mounts += [{"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind", "ro"],
+                 "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                 "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]}]' \
+  "$bundle/config.json" >"$CTRD_DIR/idmap.json"
+echo "runc.v2 starts it and silently drops the mapping (the owner should read 65534 or a mapped id, not 0):"
+run_ctr run --rm --runtime io.containerd.runc.v2 --config "$CTRD_DIR/idmap.json" demo-idmap-runc
 echo
 echo "wedge asks the runtime what it supports first, and refuses:"
-show "$wedge" lifecycle --runtime runc --root "$work/runc" "$work/bundle" demo-idmap create start
+run_ctr run --rm --runtime io.containerd.wedge.v2 --config "$CTRD_DIR/idmap.json" demo-idmap-wedge
+ctr_ container rm demo-idmap-wedge >/dev/null 2>&1 || true
 
-say "Left behind in runc's root: $(ls -A "$work/runc" 2>/dev/null | wc -l) entries"
+containerd_teardown
+trap - EXIT
+say "containerd stopped; nothing of it is left."
+
+"$source_root/scripts/demo-lifecycle.sh" "$WEDGE_BUILD"
