@@ -5,18 +5,12 @@
 # options runs in a private mount namespace with its own /run, never the host's.
 
 load ../helpers/common
+load ../helpers/shim
 
-SHIM="${WEDGE_SHIM:-$WEDGE_BUILD/src/containerd-shim-wedge-v2}"
 FEATURES_URL=types.containerd.io/opencontainers/runtime-spec/1/features/Features
 
 setup_file() {
-  if [ ! -x "$SHIM" ]; then
-    echo "shim binary not found at $SHIM (build first or set WEDGE_BUILD)" >&2
-    return 1
-  fi
-  for tool in protoc python3 jq unshare timeout; do
-    command -v "$tool" >/dev/null || { echo "missing $tool" >&2; return 1; }
-  done
+  shim_setup_file protoc python3 jq unshare timeout
 }
 
 setup() {
