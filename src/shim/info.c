@@ -7,29 +7,12 @@
  *
  * The features document is cached in the runtime root, Options.root or /run/containerd/runc
  * (runtime_info.h says why not in a namespace's root). */
-#include <errno.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "cleanup.h"
 #include "config.h"
 #include "runtime_info.h"
 #include "shim.h"
-
-static int
-info_write_all(const uint8_t *buf, size_t len, wedge_error_t *err)
-{
-  for (size_t off = 0; off < len;)
-    {
-      ssize_t n = write(STDOUT_FILENO, buf + off, len - off);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "write RuntimeInfo");
-      off += (size_t) n;
-    }
-  return 0;
-}
 
 int
 shim_info(struct shim_ctx *ctx)
@@ -56,7 +39,7 @@ shim_info(struct shim_ctx *ctx)
   size_t out_len = 0;
   r = runtime_info_build(&o, &out, &out_len, &err);
   if (r == 0)
-    r = info_write_all(out, out_len, &err);
+    r = shim_write_stdout(out, out_len, &err);
   if (r < 0)
     {
       shim_report("%s", wedge_error_message(&err));

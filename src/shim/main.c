@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -57,6 +58,21 @@ shim_read_stdin(char **ret_buf, size_t *ret_len, wedge_error_t *err)
     }
   *ret_buf = TAKE_PTR(buf);
   *ret_len = len;
+  return 0;
+}
+
+int
+shim_write_stdout(const void *buf, size_t len, wedge_error_t *err)
+{
+  for (size_t off = 0; off < len;)
+    {
+      ssize_t n = write(STDOUT_FILENO, (const uint8_t *) buf + off, len - off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "write stdout");
+      off += (size_t) n;
+    }
   return 0;
 }
 

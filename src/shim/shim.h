@@ -53,6 +53,10 @@ int shim_info(struct shim_ctx *ctx);
  * empty. */
 int shim_read_stdin(char **ret_buf, size_t *ret_len, wedge_error_t *err);
 
+/* Writes all of buf to stdout (containerd reads the protobuf answers of delete and -info
+ * there). */
+int shim_write_stdout(const void *buf, size_t len, wedge_error_t *err);
+
 /* Prints "<runtime name>: <message>" on stderr, the way the reference shim reports failures. */
 void shim_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -148,6 +148,8 @@ wait_until() { # seconds command...
   [ "$status" -eq 0 ]
   echo "$output"
   [ "${lines[0]}" = "1: 4294967295" ] # no init.pid: -1 as uint32, as the runc shim
+  # The runc shim's bytes up to exited_at (reference §10): 08 ffffffff0f 10 8901 1a.
+  [ "$(head -c 10 "$TMP/delete.out" | od -An -tx1 | tr -d ' \n')" = 08ffffffff0f1089011a ]
   [ "${lines[1]}" = "2: 137" ]
   [ "${lines[2]}" = "3 {" ]
   secs=$(echo "$output" | awk '/^  1: / { print $2 }')
