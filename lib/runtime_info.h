@@ -7,8 +7,14 @@
  * carries the runtime's `features` document as an Any whose type URL is the one containerd
  * registers for runtime-spec's features.Features and whose value is the JSON document; when the
  * runtime cannot describe itself the field is left out (containerd then refuses idmapped mounts,
- * as the gate does). The document comes from the features cache, so `-info` and the create gate
- * share one `features` call. */
+ * as the gate does). `options` echoes the options received.
+ *
+ * The runtime is the one Create would run: Options.binary_name (default runc) from a
+ * containerd.runc.v1.Options Any (see runc_options.h for other types). The document comes from
+ * the features cache (features_cache.h) in the runtime root itself, Options.root or
+ * `default_root`: -info has no namespace, and the document describes the binary, not a
+ * namespace. The create gate caches in the namespace's root (<root>/<ns>), one level below, so
+ * the two share the cache format but not the file. */
 #ifndef WEDGE_RUNTIME_INFO_H
 #define WEDGE_RUNTIME_INFO_H
 
@@ -16,7 +22,6 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "oci.h"
 
 #define RUNTIME_INFO_FEATURES_TYPE_URL "types.containerd.io/opencontainers/runtime-spec/1/features/Features"
 
@@ -27,13 +32,13 @@ struct runtime_info_opts
   const char *revision;       /* may be NULL */
   const uint8_t *options;     /* the serialized options Any read from stdin; may be NULL */
   size_t options_len;         /* 0: no options */
-  const char *cache_dir;      /* features cache dir (the runtime root); NULL: no cache */
+  const char *default_root;   /* runtime root when Options.root is empty; NULL: no cache then */
 };
 
-/* Builds the serialized RuntimeInfo for runtime `rt` into *ret (malloc'd, *ret_len bytes).
- * -EINVAL (InvalidArgument) when `options` is not a protobuf Any; -ENOEXEC when the runtime
- * binary cannot be run (containerd-shim-runc-v2 fails there too). */
-int runtime_info_build(const struct oci_runtime *rt, const struct runtime_info_opts *o, uint8_t **ret,
-                       size_t *ret_len, wedge_error_t *err);
+/* Builds the serialized RuntimeInfo into *ret (malloc'd, *ret_len bytes). -EINVAL
+ * (InvalidArgument) when `options` is not a protobuf Any or not a valid
+ * containerd.runc.v1.Options; -ENOEXEC when the runtime binary cannot be run
+ * (containerd-shim-runc-v2 fails when it cannot find it, too). */
+int runtime_info_build(const struct runtime_info_opts *o, uint8_t **ret, size_t *ret_len, wedge_error_t *err);
 
 #endif

@@ -16,13 +16,12 @@
 #include "oci.h"
 #include "process.h"
 #include "rootfs.h"
-#include "runc_options.pb-c.h"
+#include "runc_options.h"
 #include "shim.pb-c.h"
 #include "spec.h"
 #include "iocopy.h"
 #include "types_task.pb-c.h"
 
-#define TASK_RUNC_OPTIONS_URL "containerd.runc.v1.Options"
 #define TASK_PROCESS_DETAILS_URL "containerd.runc.v1.ProcessDetails"
 
 struct task_container;
@@ -594,20 +593,6 @@ task_options_json(const Containerd__Runc__V1__Options *o)
 }
 
 static int
-task_decode_options(const Google__Protobuf__Any *any, Containerd__Runc__V1__Options **ret, wedge_error_t *err)
-{
-  *ret = NULL;
-  /* Other option types (runtimeoptions.v1.Options, the legacy containerd.linux.runc one) carry
-   * nothing we act on; the runc shim would fail on them, we run with defaults. */
-  if (any == NULL || any->type_url == NULL || strcmp(any->type_url, TASK_RUNC_OPTIONS_URL) != 0)
-    return 0;
-  *ret = containerd__runc__v1__options__unpack(NULL, any->value.len, any->value.data);
-  if (*ret == NULL)
-    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "invalid %s in create options", TASK_RUNC_OPTIONS_URL);
-  return 0;
-}
-
-static int
 task_mount_rootfs(const Containerd__Task__V2__CreateTaskRequest *req, const char *target, wedge_error_t *err)
 {
   if (req->n_rootfs == 0)
@@ -636,9 +621,9 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
     return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "bundle path must be absolute: %s", req->bundle);
 
   _cleanup_pb_ Containerd__Runc__V1__Options *opts = NULL;
-  int r = task_decode_options(req->options, &opts, err);
+  int r = runc_options_unpack(req->options, &opts, err);
   if (r < 0)
-    return r;
+    return wedge_error_prefix(err, "create options");
 
   _cleanup_free_ char *opts_json = task_options_json(opts);
   if (opts_json == NULL)

@@ -7,6 +7,7 @@
  * is a warning on stderr and we still answer {pid, 137, now} and exit 0.
  *
  * It never talks to the daemon: for a grouped shim the daemon keeps serving the others. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -22,10 +23,10 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "pbwire.h"
 #include "mount.h"
 #include "oci.h"
 #include "shim.h"
+#include "shim.pb-c.h"
 
 /* containerd kills us at 5 s; leave room for unmounting and answering. */
 #define DELETE_RUNTIME_TIMEOUT_MS 3000
@@ -227,23 +228,17 @@ shim_delete(struct shim_ctx *ctx)
 
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  uint8_t out[PBWIRE_DELETE_RESPONSE_MAX];
-  int n = pbwire_delete_response(out, sizeof(out), pid, DELETE_EXIT_STATUS, now.tv_sec, (int32_t) now.tv_nsec, &err);
-  if (n < 0)
-    {
-      delete_warn(ctx, "encode DeleteResponse", &err);
-      shimlog_close(&ctx->log);
-      return 0;
-    }
-  for (size_t off = 0; off < (size_t) n;)
-    {
-      ssize_t w = write(STDOUT_FILENO, out + off, (size_t) n - off);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        break;
-      off += (size_t) w;
-    }
+  Google__Protobuf__Timestamp exited_at = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+  exited_at.seconds = now.tv_sec;
+  exited_at.nanos = (int32_t) now.tv_nsec;
+  Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+  resp.pid = pid;
+  resp.exit_status = DELETE_EXIT_STATUS;
+  resp.exited_at = &exited_at;
+  uint8_t out[64]; /* two uint32 fields and a Timestamp: 36 bytes at most */
+  assert(containerd__task__v2__delete_response__get_packed_size(&resp) <= sizeof(out));
+  size_t n = containerd__task__v2__delete_response__pack(&resp, out);
+  (void) shim_write_stdout(out, n, NULL);
   shimlog_close(&ctx->log);
   return 0;
 }

@@ -1,8 +1,9 @@
-/* containerd-shim-wedge-v2: the three ways containerd runs the binary.
+/* containerd-shim-wedge-v2: the ways containerd runs the binary.
  *
  *   start   bring a daemon up (or find the group's running one), print its address, exit 0
  *   delete  clean up after a daemon that is gone, print a DeleteResponse, exit 0
  *   (none)  the daemon itself, serving the task API on the socket `start` hands it as fd 3
+ *   -info   (containerd 2.0+, no other flag) print a containerd.types.RuntimeInfo, exit 0
  *
  * Files in the bundle that this binary owns (containerd owns the rest, reference §2.2):
  *   address      written by `start`, the exact string it prints
@@ -46,6 +47,15 @@ struct shim_ctx
 int shim_start(struct shim_ctx *ctx);
 int shim_delete(struct shim_ctx *ctx);
 int shim_daemon(struct shim_ctx *ctx);
+int shim_info(struct shim_ctx *ctx);
+
+/* All of stdin (at most 1 MiB, else -EFBIG) into a malloc'd *ret_buf; a closed fd 0 reads as
+ * empty. */
+int shim_read_stdin(char **ret_buf, size_t *ret_len, wedge_error_t *err);
+
+/* Writes all of buf to stdout (containerd reads the protobuf answers of delete and -info
+ * there). */
+int shim_write_stdout(const void *buf, size_t len, wedge_error_t *err);
 
 /* Prints "<runtime name>: <message>" on stderr, the way the reference shim reports failures. */
 void shim_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

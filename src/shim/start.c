@@ -28,48 +28,6 @@
 #endif
 #define SCHED_CORE_SCOPE_TGID 1
 
-/* An options Any is a few hundred bytes; a BootstrapParams a few KiB. */
-#define START_STDIN_MAX (1 << 20)
-
-static int
-read_all_stdin(char **ret_buf, size_t *ret_len, wedge_error_t *err)
-{
-  size_t cap = 4096, len = 0;
-  _cleanup_free_ char *buf = malloc(cap);
-  if (buf == NULL)
-    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
-  for (;;)
-    {
-      if (len == cap)
-        {
-          if (cap >= START_STDIN_MAX)
-            return wedge_error_set(err, EFBIG, WEDGE_INVALID_ARGUMENT, "stdin larger than %d bytes",
-                                   START_STDIN_MAX);
-          char *bigger = realloc(buf, cap * 2);
-          if (bigger == NULL)
-            return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
-          buf = bigger;
-          cap *= 2;
-        }
-      ssize_t n = read(STDIN_FILENO, buf + len, cap - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          /* A closed fd 0 (EBADF) is "no options", as /dev/null would be. */
-          if (errno == EBADF)
-            break;
-          return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "read stdin");
-        }
-      if (n == 0)
-        break;
-      len += (size_t) n;
-    }
-  *ret_buf = TAKE_PTR(buf);
-  *ret_len = len;
-  return 0;
-}
-
 /* Keeps the raw stdin for the daemon (see shim.h); removes a stale copy when empty. */
 static int
 save_start_stdin(const char *data, size_t len, wedge_error_t *err)
@@ -219,7 +177,7 @@ start_run(struct shim_ctx *ctx, char **ret_address, wedge_error_t *err)
 {
   _cleanup_free_ char *input = NULL;
   size_t input_len = 0;
-  int r = read_all_stdin(&input, &input_len, err);
+  int r = shim_read_stdin(&input, &input_len, err);
   if (r < 0)
     return r;
 

@@ -3,73 +3,18 @@
 # No containerd is needed: the tests play its part (bundle, log FIFO held O_RDWR, argv, stdin).
 # Sockets go to a private directory through WEDGE_SHIM_SOCKET_DIR, never /run/containerd.
 
-SHIM="${WEDGE_SHIM:-${WEDGE_BUILD:-$BATS_TEST_DIRNAME/../../build}/src/containerd-shim-wedge-v2}"
+load ../helpers/shim
 
 setup_file() {
-  if [ ! -x "$SHIM" ]; then
-    echo "shim binary not found at $SHIM (build first or set WEDGE_BUILD)" >&2
-    return 1
-  fi
-  for tool in sha256sum protoc timeout; do
-    command -v "$tool" >/dev/null || { echo "missing $tool" >&2; return 1; }
-  done
+  shim_setup_file sha256sum protoc timeout
 }
 
 setup() {
-  TMP=$(mktemp -d /tmp/wedge-shim-start.XXXXXX)
-  export WEDGE_SHIM_SOCKET_DIR="$TMP/s"
-  NS="ns$$x$BATS_TEST_NUMBER"
-  ADDR="/fake/run/containerd-$$.sock"
-  DAEMON_PIDS=()
-  LOG_FDS=()
+  shim_setup
 }
 
 teardown() {
-  local pid fd
-  for pid in $(daemon_pids); do
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  for fd in "${LOG_FDS[@]}"; do
-    exec {fd}<&-
-  done
-  rm -rf "$TMP"
-}
-
-# Pids of daemons started for this test: their argv holds our unique namespace.
-daemon_pids() {
-  pgrep -f -- "containerd-shim-wedge-v2 -namespace $NS -id " || true
-}
-
-# A bundle as containerd prepares it: config.json, rootfs/, and the log FIFO held open O_RDWR
-# by this shell (so not in a $(...) subshell: the path is returned in BUNDLE).
-make_bundle() { # id [annotations-json]
-  local b="$TMP/state/$NS/$1" fd
-  mkdir -p "$b/rootfs"
-  printf '{"ociVersion":"1.0.2","annotations":%s}' "${2:-{\}}" > "$b/config.json"
-  mkfifo -m 0700 "$b/log"
-  exec {fd}<>"$b/log"
-  LOG_FDS+=("$fd")
-  BUNDLE=$b
-}
-
-# Runs `start` the way containerd does: cwd = bundle, one pipe for stdout+stderr.
-shim_start() { # bundle id [extra flags...]
-  local b=$1 id=$2
-  shift 2
-  (cd "$b" && timeout 10 "$SHIM" -namespace "$NS" -address "$ADDR" -publish-binary /usr/bin/containerd \
-      -id "$id" "$@" start </dev/null 2>&1)
-}
-
-expected_address() { # group
-  local hash
-  hash=$(printf '%s' "$ADDR/$NS/$1" | sha256sum | cut -d' ' -f1)
-  echo "unix://$WEDGE_SHIM_SOCKET_DIR/$hash"
-}
-
-# True when a listening unix socket is bound at $1 (/proc/net/unix flag 00010000 =
-# __SO_ACCEPTCON).
-is_listening() {
-  awk -v p="$1" '$8 == p && $4 == "00010000" { found = 1 } END { exit !found }' /proc/net/unix
+  shim_teardown
 }
 
 wait_until() { # seconds command...
@@ -203,6 +148,8 @@ wait_until() { # seconds command...
   [ "$status" -eq 0 ]
   echo "$output"
   [ "${lines[0]}" = "1: 4294967295" ] # no init.pid: -1 as uint32, as the runc shim
+  # The runc shim's bytes up to exited_at (reference §10): 08 ffffffff0f 10 8901 1a.
+  [ "$(head -c 10 "$TMP/delete.out" | od -An -tx1 | tr -d ' \n')" = 08ffffffff0f1089011a ]
   [ "${lines[1]}" = "2: 137" ]
   [ "${lines[2]}" = "3 {" ]
   secs=$(echo "$output" | awk '/^  1: / { print $2 }')

@@ -84,6 +84,13 @@ test_delete_response_of_delete_subcommand(void **state)
   resp.pid = UINT32_MAX;
   ts.nanos = 0;
   assert_packs_to(&resp.base, "08 ffffffff0f 10 8901 1a 06 08 8485aed806");
+
+  /* Zero scalars are left out; the Timestamp is written even when empty, as gogo's
+   * non-nullable field always is. */
+  resp.pid = 0;
+  resp.exit_status = 0;
+  ts.seconds = 0;
+  assert_packs_to(&resp.base, "1a 00");
 }
 
 static void
