@@ -23,7 +23,9 @@ set xlabel ""
 set ylabel "ratio (log scale)"
 set logscale y
 set yrange [0.01:10]
-set xtics rotate by -35 left
+set xtics rotate by -35 left noenhanced
+set bmargin 9
+set rmargin 10
 set style fill solid 0.6
 set boxwidth 0.6
 set key top left

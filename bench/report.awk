@@ -63,6 +63,16 @@ BEGIN {
   title["density/pss_total"] = "density: total shim PSS"
   title["density/rss_total"] = "density: total shim RSS"
   title["density/pss_per_ctr"] = "density: shim PSS per container"
+
+  short["memory/pss_per_ctr"] = "PSS/ctr"
+  short["memory/rss_per_ctr"] = "RSS/ctr"
+  short["lifecycle/run_rm_true"] = "run --rm true"
+  short["exec/exec_true"] = "exec true"
+  short["stdout/throughput"] = "stdout MiB/s"
+  short["stdout/shim_cpu_per_gib"] = "shim CPU/GiB"
+  short["stdout/peak_rss"] = "peak RSS, 1 GiB out"
+  short["density/start_all"] = "start all"
+  short["density/pss_per_ctr"] = "density PSS/ctr"
 }
 
 $1 == "section" { next }
@@ -120,9 +130,9 @@ END {
       cell(fig, "wedge"), cell(fig, "runc.v2"), ref, ratio, tgt, met
 
     if (ratios != "" && rv != "" && f[2] != "shim_procs" && f[2] != "started" && f[2] != "pss_total" && f[2] != "rss_total" && f[2] != "wall_per_gib") {
-      lab = f[1] == "memory" ? f[2] " @" f[4] : (f[1] == "density" ? f[2] " @" f[4] : f[2])
-      if (f[1] == "lifecycle") lab = lab " " f[3]
-      gsub(/_/, " ", lab)
+      lab = (f[1] "/" f[2]) in short ? short[f[1] "/" f[2]] : f[2]
+      if (f[1] == "memory" || f[1] == "density") lab = lab " @" f[4]
+      if (f[1] == "lifecycle") lab = lab " (" f[3] ")"
       limit = "NaN"
       if ((fig in target) && target[fig] ~ /^ratio/) limit = substr(target[fig], 8) + 0
       printf "\"%s\" %.4f %s\n", lab, rv, limit > ratios
