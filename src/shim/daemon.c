@@ -1,18 +1,22 @@
 /* The shim daemon, as `start` leaves it: cwd = the (first) bundle, fds 0-2 on /dev/null, the
  * listening socket as fd 3 (or -socket PATH), a session of its own.
  *
- * PLACEHOLDER. Until the ttrpc server (branch `ttrpc`) and the event loop (branch `loop`) land,
- * it sets up what the runc shim sets up before serving (runtime/v2/shim/shim.go run,
- * shim_unix.go) and then accepts connections and closes them. The integration point is
- * daemon_serve(): replace its body with the loop running the task service on `listen_fd`. */
+ * It sets up what the runc shim sets up before serving (runtime/v2/shim/shim.go run,
+ * shim_unix.go), then serves the task service (task.h) on `listen_fd` from the event loop
+ * (loop.h): the ttrpc server, the stdio copiers, SIGCHLD feeding the reaper, SIGTERM/SIGINT
+ * stopping, the event queue's retry timer, until a Shutdown finds no container left. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -21,6 +25,11 @@
 #include "cleanup.h"
 #include "shim.h"
 #include "shimsock.h"
+#include "events.h"
+#include "loop.h"
+#include "reaper.h"
+#include "task.h"
+#include "ttrpc.h"
 
 #define DAEMON_LISTEN_FD 3
 
@@ -63,48 +72,230 @@ daemon_remove_socket(void)
     unlink(path);
 }
 
-/* INTEGRATION POINT: the ttrpc task service goes here. For now: accept and close, reap
- * children (we are their subreaper), leave on SIGTERM/SIGINT. */
-static int
-daemon_serve(struct shim_ctx *ctx, int listen_fd, int sig_fd)
+/* A Create that never comes (containerd gave up between `start` and Create, and will not send
+ * Shutdown) must not leave the daemon behind forever. */
+#define DAEMON_CREATE_TIMEOUT_MS (120 * 1000)
+/* containerd's shutdown deadline is 3 s; what is still queued after this is lost. */
+#define DAEMON_EVENTS_DRAIN_MS 2500
+
+static const int daemon_signals[] = { SIGCHLD, SIGTERM, SIGINT };
+
+struct daemon
 {
-  struct pollfd pfd[2] = {
-    { .fd = listen_fd, .events = POLLIN },
-    { .fd = sig_fd, .events = POLLIN },
-  };
-  for (;;)
+  struct shim_ctx *ctx;
+  struct loop *loop;
+  struct task_service *tasks;
+  struct events *events;
+  struct reaper *reaper;
+  ttrpc_server_t *server;
+  struct loop_source *events_timer;
+  struct loop_source *create_timer;
+};
+
+static void
+daemon_on_shutdown(void *data)
+{
+  struct daemon *d = data;
+  loop_exit(d->loop, 0);
+}
+
+static void
+daemon_ttrpc_log(void *userdata, const char *fmt, ...)
+{
+  struct shim_ctx *ctx = userdata;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  shimlog(&ctx->log, SHIMLOG_WARN, "%s", buf);
+}
+
+static void
+daemon_loop_failure(struct loop_source *s, int error, void *data)
+{
+  struct daemon *d = data;
+  shimlog(&d->ctx->log, SHIMLOG_ERROR, "event source %d disabled: %s", (int) loop_source_get_type(s), strerror(-error));
+}
+
+static bool
+daemon_reaped(pid_t pid, int wait_status, void *data)
+{
+  struct daemon *d = data;
+  return task_service_reap(d->tasks, pid, wait_status);
+}
+
+/* After anything that may have published: retry the queue's head when it is due. */
+static void
+daemon_arm_events(struct daemon *d)
+{
+  int ms = events_retry_in_ms(d->events);
+  if (ms < 0)
+    (void) loop_source_set_enabled(d->events_timer, false);
+  else
+    (void) loop_timer_set(d->events_timer, (uint64_t) ms * 1000);
+}
+
+static int
+daemon_on_events_timer(struct loop_source *s, uint64_t now_usec, void *data)
+{
+  (void) s;
+  (void) now_usec;
+  struct daemon *d = data;
+  events_flush(d->events);
+  daemon_arm_events(d);
+  return 0;
+}
+
+static int
+daemon_on_create_timer(struct loop_source *s, uint64_t now_usec, void *data)
+{
+  (void) s;
+  (void) now_usec;
+  struct daemon *d = data;
+  if (task_service_count(d->tasks) > 0)
+    return 0;
+  shimlog(&d->ctx->log, SHIMLOG_WARN, "no task created within %d s, exiting", DAEMON_CREATE_TIMEOUT_MS / 1000);
+  loop_exit(d->loop, 0);
+  return 0;
+}
+
+static int
+daemon_on_signal(struct loop_source *s, const struct signalfd_siginfo *si, void *data)
+{
+  (void) s;
+  struct daemon *d = data;
+  if (si->ssi_signo != SIGCHLD)
     {
-      if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          shimlog(&ctx->log, SHIMLOG_ERROR, "poll: %s", strerror(errno));
-          return 1;
-        }
-      if (pfd[0].revents & POLLIN)
-        {
-          int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-          if (conn >= 0)
-            {
-              shimlog(&ctx->log, SHIMLOG_DEBUG, "closing connection: task service not implemented yet");
-              close(conn);
-            }
-        }
-      if (pfd[1].revents & POLLIN)
-        {
-          struct signalfd_siginfo si;
-          if (read(sig_fd, &si, sizeof(si)) != sizeof(si))
-            continue;
-          if (si.ssi_signo == SIGCHLD)
-            {
-              while (waitpid(-1, NULL, WNOHANG) > 0)
-                ;
-              continue;
-            }
-          shimlog(&ctx->log, SHIMLOG_INFO, "shutting down on signal %s", strsignal((int) si.ssi_signo));
-          return 0;
-        }
+      shimlog(&d->ctx->log, SHIMLOG_INFO, "shutting down on signal %s", strsignal((int) si->ssi_signo));
+      loop_exit(d->loop, 0);
+      return 0;
     }
+  /* SIGCHLDs coalesce; reap until nothing is left whatever the count. */
+  reaper_collect(d->reaper, daemon_reaped, d);
+  daemon_arm_events(d);
+  return 0;
+}
+
+static int
+daemon_on_server(struct loop_source *s, int fd, uint32_t revents, void *data)
+{
+  (void) s;
+  (void) fd;
+  (void) revents;
+  struct daemon *d = data;
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  int r = ttrpc_server_process(d->server, &err);
+  if (r < 0)
+    {
+      shimlog(&d->ctx->log, SHIMLOG_ERROR, "ttrpc server: %s", wedge_error_message(&err));
+      loop_exit(d->loop, 1);
+      return r;
+    }
+  if (task_service_count(d->tasks) > 0)
+    (void) loop_source_set_enabled(d->create_timer, false);
+  daemon_arm_events(d);
+  return 0;
+}
+
+static int
+daemon_setup(struct daemon *d, int listen_fd, wedge_error_t *err)
+{
+  struct shim_ctx *ctx = d->ctx;
+  int r = loop_new(&d->loop, err);
+  if (r < 0)
+    {
+      close(listen_fd);
+      return r;
+    }
+  loop_set_failure_hook(d->loop, daemon_loop_failure, d);
+  r = reaper_new(&d->reaper, err);
+  if (r < 0)
+    {
+      close(listen_fd);
+      return r;
+    }
+  r = events_new(ctx->env.ttrpc_address, ctx->flags.namespace_, &ctx->log, &d->events, err);
+  if (r < 0)
+    {
+      close(listen_fd);
+      return r;
+    }
+  struct task_service_config cfg = {
+    .loop = d->loop,
+    .namespace_ = ctx->flags.namespace_,
+    .events = d->events,
+    .reaper = d->reaper,
+    .log = &ctx->log,
+    .on_shutdown = daemon_on_shutdown,
+    .data = d,
+  };
+  r = task_service_new(&cfg, &d->tasks, err);
+  if (r < 0)
+    {
+      close(listen_fd);
+      return r;
+    }
+  ttrpc_server_options_t opts = { .log = daemon_ttrpc_log, .log_userdata = ctx };
+  r = ttrpc_server_new(listen_fd, &opts, &d->server, err);
+  if (r < 0)
+    return r;
+  r = task_service_register(d->tasks, d->server, err);
+  if (r < 0)
+    return r;
+
+  r = loop_block_signals(daemon_signals, ARRAY_SIZE(daemon_signals), err);
+  for (size_t i = 0; r == 0 && i < ARRAY_SIZE(daemon_signals); i++)
+    r = loop_add_signal(d->loop, daemon_signals[i], daemon_on_signal, d, NULL, err);
+  if (r == 0)
+    r = loop_add_io(d->loop, ttrpc_server_get_fd(d->server), EPOLLIN, daemon_on_server, d, NULL, err);
+  if (r == 0)
+    r = loop_add_timer(d->loop, (uint64_t) DAEMON_CREATE_TIMEOUT_MS * 1000, daemon_on_create_timer, d,
+                       &d->create_timer, err);
+  if (r == 0)
+    r = loop_add_timer(d->loop, 0, daemon_on_events_timer, d, &d->events_timer, err);
+  if (r == 0)
+    (void) loop_source_set_enabled(d->events_timer, false);
+  return r;
+}
+
+static int
+daemon_serve(struct shim_ctx *ctx, int listen_fd)
+{
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  struct daemon d = { .ctx = ctx };
+  int status;
+
+  if (daemon_setup(&d, listen_fd, &err) < 0)
+    {
+      shimlog(&ctx->log, SHIMLOG_ERROR, "%s", wedge_error_message(&err));
+      status = 1;
+    }
+  else
+    {
+      shimlog(&ctx->log, SHIMLOG_INFO, "serving api on socket");
+      status = loop_run(d.loop);
+    }
+
+  /* The Shutdown reply is queued (and normally sent); give the socket a moment to take what is
+   * left, then send the events still queued, as the runc shim closes its publisher. */
+  if (d.server)
+    for (int i = 0; i < 3; i++)
+      {
+        struct pollfd pfd = { .fd = ttrpc_server_get_fd(d.server), .events = POLLIN };
+        if (poll(&pfd, 1, 10) <= 0)
+          break;
+        (void) ttrpc_server_process(d.server, NULL);
+      }
+  if (d.events && events_drain(d.events, DAEMON_EVENTS_DRAIN_MS) > 0)
+    shimlog(&ctx->log, SHIMLOG_WARN, "%zu events not delivered", events_pending(d.events));
+
+  task_service_free(d.tasks);
+  ttrpc_server_free(d.server);
+  loop_free(d.loop);
+  events_free(d.events);
+  reaper_free(d.reaper);
+  return status;
 }
 
 int
@@ -142,24 +333,7 @@ shim_daemon(struct shim_ctx *ctx)
       return 1;
     }
 
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &mask, NULL);
-  _cleanup_close_ int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sig_fd < 0)
-    {
-      shimlog(&ctx->log, SHIMLOG_ERROR, "signalfd: %s", strerror(errno));
-      close(listen_fd);
-      shimlog_close(&ctx->log);
-      return 1;
-    }
-
-  shimlog(&ctx->log, SHIMLOG_INFO, "serving api on socket");
-  int status = daemon_serve(ctx, listen_fd, sig_fd);
-  close(listen_fd);
+  int status = daemon_serve(ctx, listen_fd);
   daemon_remove_socket();
   shimlog_close(&ctx->log);
   return status;

@@ -23,32 +23,16 @@
 
 #include "cleanup.h"
 #include "pbwire.h"
+#include "mount.h"
+#include "oci.h"
 #include "shim.h"
 
 /* containerd kills us at 5 s; leave room for unmounting and answering. */
 #define DELETE_RUNTIME_TIMEOUT_MS 3000
-#define DELETE_UNMOUNT_BUSY_RETRIES 20
-#define DELETE_UNMOUNT_BUSY_SLEEP_MS 50
 /* 128 + SIGKILL, what the runc shim reports for a process it could not wait for. */
 #define DELETE_EXIT_STATUS 137
 /* runc's ReadPidFile returns -1 for a missing file; the runc shim casts it to uint32. */
 #define DELETE_PID_UNKNOWN UINT32_MAX
-
-static void
-sleep_ms(long ms)
-{
-  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-  while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-    ;
-}
-
-static long
-now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* Reads a small file whole; NULL with errno set on failure. Trailing whitespace is kept. */
 static char *
@@ -122,82 +106,25 @@ delete_read_runtime(const char *bundle, struct delete_runtime *ret, wedge_error_
   return 0;
 }
 
-/* `<runtime> --root <root>/<ns> delete --force <id>` with the runtime's output on our stderr
- * (stdout is the DeleteResponse). This is the one place the OCI runtime client from lib/oci
- * replaces later. */
+/* `<runtime> --root <root>/<ns> delete --force <id>` through the OCI runtime client. After a
+ * normal Delete RPC the runtime no longer knows the container; the runc shim warns about that
+ * too, and so do we. */
 static int
-delete_run_runtime(const struct delete_runtime *rt, const char *ns, const char *id, wedge_error_t *err)
+delete_run_runtime(const struct delete_runtime *drt, const char *ns, const char *id, wedge_error_t *err)
 {
-  _cleanup_free_ char *root = NULL;
-  if (asprintf(&root, "%s/%s", rt->root, ns) < 0)
+  _cleanup_free_ char *root = oci_namespace_root(drt->root, ns);
+  if (root == NULL)
     return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
-  char *argv[] = { rt->binary, (char *) "--root", root, (char *) "delete", (char *) "--force", (char *) id, NULL };
-
-  pid_t pid = fork();
-  if (pid < 0)
-    return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "fork");
-  if (pid == 0)
-    {
-      /* A runtime must not outlive a `delete` that containerd killed at its deadline. */
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-        _exit(127);
-      int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (devnull >= 0)
-        dup2(devnull, STDIN_FILENO);
-      close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-      execvp(argv[0], argv);
-      dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
-      _exit(127);
-    }
-
-  long deadline = now_ms() + DELETE_RUNTIME_TIMEOUT_MS;
-  int status;
-  for (;;)
-    {
-      pid_t w = waitpid(pid, &status, WNOHANG);
-      if (w == pid)
-        break;
-      if (w < 0 && errno != EINTR)
-        return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "wait for %s", rt->binary);
-      if (now_ms() >= deadline)
-        {
-          kill(pid, SIGKILL);
-          waitpid(pid, NULL, 0);
-          return wedge_error_set(err, ETIMEDOUT, WEDGE_DEADLINE_EXCEEDED, "%s delete --force %s: timed out after %d ms",
-                                 rt->binary, id, DELETE_RUNTIME_TIMEOUT_MS);
-        }
-      sleep_ms(10);
-    }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-    return 0;
-  if (WIFEXITED(status))
-    return wedge_error_set(err, EIO, WEDGE_UNKNOWN, "%s delete --force %s: exit status %d", rt->binary, id,
-                           WEXITSTATUS(status));
-  return wedge_error_set(err, EIO, WEDGE_UNKNOWN, "%s delete --force %s: signal: %s", rt->binary, id,
-                         strsignal(WTERMSIG(status)));
+  struct oci_runtime rt;
+  int r = oci_runtime_init(&rt, drt->binary, root, NULL, false, err);
+  if (r < 0)
+    return r;
+  rt.timeout_ms = DELETE_RUNTIME_TIMEOUT_MS;
+  r = oci_delete(&rt, id, true, err);
+  oci_runtime_destroy(&rt);
+  return r;
 }
 
-/* mount.UnmountAll: umount2 until the kernel says it is no longer a mount point (EINVAL);
- * EBUSY is retried briefly. A missing rootfs is fine. */
-static int
-delete_unmount_rootfs(const char *rootfs, wedge_error_t *err)
-{
-  int busy = 0;
-  for (;;)
-    {
-      if (umount2(rootfs, 0) == 0)
-        continue;
-      if (errno == EINVAL || errno == ENOENT)
-        return 0;
-      if (errno == EBUSY && busy++ < DELETE_UNMOUNT_BUSY_RETRIES)
-        {
-          sleep_ms(DELETE_UNMOUNT_BUSY_SLEEP_MS);
-          continue;
-        }
-      return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "unmount %s", rootfs);
-    }
-}
 
 /* Go's runc.ReadPidFile: a missing file gives -1 (0xFFFFFFFF on the wire); content that is not
  * a number gives strconv.Atoi's 0. Unlike Atoi we accept a trailing newline (runc and crun
@@ -290,7 +217,7 @@ shim_delete(struct shim_ctx *ctx)
       delete_runtime_free(&rt);
 
       _cleanup_free_ char *rootfs = NULL;
-      if (asprintf(&rootfs, "%s/rootfs", bundle) >= 0 && delete_unmount_rootfs(rootfs, &err) < 0)
+      if (asprintf(&rootfs, "%s/rootfs", bundle) >= 0 && mount_unmount_all(rootfs, &err) < 0)
         delete_warn(ctx, "failed to cleanup rootfs mount", &err);
 
       pid = delete_read_pid(bundle, &err);

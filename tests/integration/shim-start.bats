@@ -104,7 +104,7 @@ wait_until() { # seconds command...
   [ "$(readlink /proc/$pids/fd/2)" = "$b/log" ]
   [ "$(readlink /proc/$pids/fd/4)" = "$b/log" ]
   [[ "$(readlink /proc/$pids/fd/3)" == socket:* ]]
-  [ "$(ls /proc/$pids/fd | sort -n | tr '\n' ' ')" = "0 1 2 3 4 5 " ] # 5 = signalfd
+  [ "$(ls /proc/$pids/fd | sort -n | tr '\n' ' ')" = "0 1 2 3 4 5 6 7 8 " ] # 5, 6 = the loop's epoll and signalfd; 7, 8 = the ttrpc server's epoll and spare fd
   [ "$(tr '\0' ' ' < /proc/$pids/cmdline)" = "$(realpath "$SHIM") -namespace $NS -id c1 -address $ADDR -debug " ]
   [ "$(cat /proc/$pids/oom_score_adj)" -eq $(( $(cat /proc/$$/oom_score_adj) + 1 )) ]
 }

@@ -1,0 +1,1356 @@
+#include "task.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "events_task.pb-c.h"
+#include "mount.h"
+#include "oci.h"
+#include "process.h"
+#include "rootfs.h"
+#include "runc_options.pb-c.h"
+#include "shim.pb-c.h"
+#include "spec.h"
+#include "iocopy.h"
+#include "types_task.pb-c.h"
+
+#define TASK_RUNC_OPTIONS_URL "containerd.runc.v1.Options"
+#define TASK_PROCESS_DETAILS_URL "containerd.runc.v1.ProcessDetails"
+
+struct task_container;
+
+struct task_waiter
+{
+  struct task_waiter *next;
+  struct task_process *tp;
+  ttrpc_call_t *call;
+};
+
+/* The init or one exec of a container. */
+struct task_process
+{
+  struct task_process *next; /* execs only */
+  struct task_container *c;
+  struct proc *proc;
+  struct iocopy *io;
+  char *stdin_path, *stdout_path, *stderr_path;
+  bool terminal;
+  char *spec_path;      /* exec: the OCI process JSON given to `runtime exec` */
+  bool starting;        /* Start of this process is being handled */
+  bool exit_held;       /* its exit arrived while starting: report after TaskStart */
+  bool exit_reported;   /* TaskExit published, waiters answered */
+  struct task_waiter *waiters;
+};
+
+struct task_container
+{
+  struct task_container *next;
+  struct task_service *ts;
+  char *id;
+  char *bundle;
+  struct oci_runtime rt;
+  struct task_process init;
+  struct task_process *execs;
+  bool shares_pid_ns; /* no private PID namespace: its processes outlive the init */
+  uid_t io_uid;       /* Options.io_uid/io_gid: owner of the container's pipe ends; -1: ours */
+  gid_t io_gid;
+};
+
+struct task_tombstone
+{
+  struct task_tombstone *next;
+  char *id;
+  char *exec_id; /* "" for the init */
+  uint32_t pid;
+  uint32_t exit_status;
+  struct timespec exited_at;
+  bool exited;
+};
+
+struct task_service
+{
+  char *namespace_;
+  char *runtime_root;
+  struct events *events;
+  struct reaper *reaper;
+  struct shimlog *log;
+  struct loop *loop;
+  void (*on_shutdown)(void *data);
+  void *data;
+  struct task_container *containers;
+  struct task_tombstone *tombstones;
+  size_t n_tombstones;
+};
+
+static void
+task_pb_freep(void *p)
+{
+  ProtobufCMessage **m = p;
+  if (*m)
+    protobuf_c_message_free_unpacked(*m, NULL);
+}
+#define _cleanup_pb_ __attribute__((cleanup(task_pb_freep)))
+
+static int
+task_oom(wedge_error_t *err)
+{
+  return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+}
+
+/* containerd's errdefs.ToGRPC keeps the wrapped error's text, which ends in the class name
+ * ("container not created: not found"); containerd strips it again when it maps the code. */
+static void
+task_error_class_suffix(wedge_error_t *err)
+{
+  const char *cls = NULL;
+  switch (err->status)
+    {
+    case WEDGE_NOT_FOUND:
+      cls = "not found";
+      break;
+    case WEDGE_ALREADY_EXISTS:
+      cls = "already exists";
+      break;
+    case WEDGE_FAILED_PRECONDITION:
+      cls = "failed precondition";
+      break;
+    case WEDGE_INVALID_ARGUMENT:
+      cls = "invalid argument";
+      break;
+    default:
+      return;
+    }
+  const char *msg = wedge_error_message(err);
+  size_t ml = strlen(msg), cl = strlen(cls);
+  if (ml >= cl && strcmp(msg + ml - cl, cls) == 0)
+    return;
+  char *s = NULL;
+  if (asprintf(&s, "%s: %s", msg, cls) < 0)
+    return;
+  free(err->msg);
+  err->msg = s;
+}
+
+static int
+task_fail(wedge_error_t *err, int r)
+{
+  task_error_class_suffix(err);
+  return r;
+}
+
+static int
+task_unpack(ttrpc_call_t *call, const ProtobufCMessageDescriptor *desc, void *ret, wedge_error_t *err)
+{
+  return ttrpc_call_unpack(call, desc, (ProtobufCMessage **) ret, err);
+}
+
+/* A reply that cannot be sent (containerd hung up) leaves nothing to undo: the work is done and
+ * containerd learns the outcome from State. NULL: google.protobuf.Empty. */
+static int
+task_reply(ttrpc_call_t *call, const ProtobufCMessage *msg)
+{
+  if (msg)
+    (void) ttrpc_call_reply_message(call, msg);
+  else
+    (void) ttrpc_call_reply(call, NULL, 0);
+  return 0;
+}
+
+static void
+task_timestamp(Google__Protobuf__Timestamp *ts, bool exited, const struct timespec *at)
+{
+  google__protobuf__timestamp__init(ts);
+  if (exited)
+    {
+      ts->seconds = at->tv_sec;
+      ts->nanos = (int32_t) at->tv_nsec;
+    }
+  else
+    ts->seconds = TASK_ZERO_TIME_SECONDS;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+char *
+task_runtime_root(const char *options_root, const char *namespace_)
+{
+  return oci_namespace_root(options_root && options_root[0] ? options_root : TASK_DEFAULT_RUNTIME_ROOT, namespace_);
+}
+
+static struct task_container *
+task_find(struct task_service *ts, const char *id, wedge_error_t *err)
+{
+  for (struct task_container *c = ts->containers; c; c = c->next)
+    if (strcmp(c->id, id) == 0)
+      return c;
+  wedge_error_set(err, ENOENT, WEDGE_NOT_FOUND, "container not created: not found");
+  return NULL;
+}
+
+static struct task_process *
+task_find_exec(struct task_container *c, const char *exec_id)
+{
+  for (struct task_process *tp = c->execs; tp; tp = tp->next)
+    if (strcmp(tp->proc->id, exec_id) == 0)
+      return tp;
+  return NULL;
+}
+
+static struct task_process *
+task_find_process(struct task_service *ts, const char *id, const char *exec_id, wedge_error_t *err)
+{
+  struct task_container *c = task_find(ts, id, err);
+  if (c == NULL)
+    return NULL;
+  if (exec_id == NULL || exec_id[0] == '\0')
+    return &c->init;
+  struct task_process *tp = task_find_exec(c, exec_id);
+  if (tp == NULL)
+    wedge_error_set(err, ENOENT, WEDGE_NOT_FOUND, "process does not exist %s: not found", exec_id);
+  return tp;
+}
+
+static void
+task_publish(struct task_service *ts, const ProtobufCMessage *event)
+{
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  if (events_publish(ts->events, event, &err) < 0)
+    shimlog(ts->log, SHIMLOG_ERROR, "publish %s: %s", event->descriptor->name, wedge_error_message(&err));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Exits and waiters */
+
+static void
+task_waiter_reply(struct task_waiter *w)
+{
+  struct proc *p = w->tp->proc;
+  Google__Protobuf__Timestamp at;
+  task_timestamp(&at, p->exited, &p->exited_at);
+  Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
+  resp.exit_status = (uint32_t) p->exit_status;
+  resp.exited_at = &at;
+  (void) ttrpc_call_reply_message(w->call, &resp.base);
+}
+
+static void
+task_release_waiters(struct task_process *tp)
+{
+  struct task_waiter *w = TAKE_PTR(tp->waiters);
+  while (w)
+    {
+      struct task_waiter *next = w->next;
+      task_waiter_reply(w);
+      free(w);
+      w = next;
+    }
+}
+
+static void
+task_waiter_cancel(ttrpc_call_t *call, void *userdata)
+{
+  struct task_process *tp = userdata;
+  for (struct task_waiter **pw = &tp->waiters; *pw; pw = &(*pw)->next)
+    if ((*pw)->call == call)
+      {
+        struct task_waiter *w = *pw;
+        *pw = w->next;
+        ttrpc_call_abandon(call);
+        free(w);
+        return;
+      }
+}
+
+static void
+task_report_exit(struct task_process *tp)
+{
+  if (tp->exit_reported || !tp->proc->exited)
+    return;
+  if (tp->starting)
+    {
+      tp->exit_held = true;
+      return;
+    }
+  struct task_container *c = tp->c;
+  struct proc *p = tp->proc;
+  Google__Protobuf__Timestamp at;
+  task_timestamp(&at, true, &p->exited_at);
+  Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
+  ev.container_id = c->id;
+  ev.id = p->id;
+  ev.pid = (uint32_t) p->pid;
+  ev.exit_status = (uint32_t) p->exit_status;
+  ev.exited_at = &at;
+  tp->exit_reported = true;
+  task_publish(c->ts, &ev.base);
+  task_release_waiters(tp);
+}
+
+static void
+task_io_drained(struct iocopy *io, void *data)
+{
+  (void) io;
+  task_report_exit(data);
+}
+
+/* TaskExit waits until the process's output has reached the client (runc shim: the exit is
+ * handled after the IO copy finished), so a Wait never returns before the last line. */
+static void
+task_process_exited(struct task_process *tp)
+{
+  if (tp->io)
+    iocopy_on_done(tp->io, task_io_drained, tp);
+  else
+    task_report_exit(tp);
+}
+
+static bool
+task_claim(struct task_process *tp, pid_t pid, int wait_status)
+{
+  if (tp->proc == NULL || tp->proc->pid != pid || tp->proc->exited)
+    return false;
+  /* Without a PID namespace of its own, the kernel does not take the container's other
+   * processes down with its init; containerd 1.6.20's runc shim kills them (runtime kill --all)
+   * so the container can be deleted. */
+  if (tp == &tp->c->init && tp->c->shares_pid_ns)
+    (void) oci_kill(&tp->c->rt, tp->c->id, SIGKILL, true, NULL);
+  proc_set_exited(tp->proc, wait_status);
+  task_process_exited(tp);
+  return true;
+}
+
+bool
+task_service_reap(struct task_service *ts, pid_t pid, int wait_status)
+{
+  for (struct task_container *c = ts->containers; c; c = c->next)
+    {
+      if (task_claim(&c->init, pid, wait_status))
+        return true;
+      for (struct task_process *tp = c->execs; tp; tp = tp->next)
+        if (task_claim(tp, pid, wait_status))
+          return true;
+    }
+  return false;
+}
+
+/* An exit the reaper cached before we knew the pid (it exited before its pid file was read). */
+static void
+task_claim_cached(struct task_service *ts, struct task_process *tp)
+{
+  int status;
+  if (ts->reaper && tp->proc->pid > 0 && reaper_take(ts->reaper, tp->proc->pid, &status))
+    task_claim(tp, tp->proc->pid, status);
+}
+
+static int
+task_io_wait(struct proc *p, int timeout_ms, void *data)
+{
+  (void) p;
+  struct task_process *tp = data;
+  return tp->io ? iocopy_wait(tp->io, timeout_ms) : 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Processes and containers */
+
+static void
+task_process_destroy(struct task_process *tp)
+{
+  /* Nobody will report this process any more: answer its waiters with what is known. */
+  task_release_waiters(tp);
+  iocopy_free(tp->io);
+  tp->io = NULL;
+  proc_free(tp->proc);
+  tp->proc = NULL;
+  if (tp->spec_path)
+    (void) unlink(tp->spec_path);
+  free(tp->spec_path);
+  free(tp->stdin_path);
+  free(tp->stdout_path);
+  free(tp->stderr_path);
+}
+
+static void
+task_container_free(struct task_container *c)
+{
+  if (c == NULL)
+    return;
+  while (c->execs)
+    {
+      struct task_process *tp = c->execs;
+      c->execs = tp->next;
+      task_process_destroy(tp);
+      free(tp);
+    }
+  task_process_destroy(&c->init);
+  oci_runtime_destroy(&c->rt);
+  free(c->id);
+  free(c->bundle);
+  free(c);
+}
+
+static void
+task_container_remove(struct task_service *ts, struct task_container *c)
+{
+  for (struct task_container **pc = &ts->containers; *pc; pc = &(*pc)->next)
+    if (*pc == c)
+      {
+        *pc = c->next;
+        break;
+      }
+  task_container_free(c);
+}
+
+static int
+task_process_set_stdio(struct task_process *tp, const char *in, const char *out, const char *errp, bool terminal)
+{
+  tp->terminal = terminal;
+  if ((tp->stdin_path = strdup(in ? in : "")) == NULL || (tp->stdout_path = strdup(out ? out : "")) == NULL
+      || (tp->stderr_path = strdup(errp ? errp : "")) == NULL)
+    return -ENOMEM;
+  return 0;
+}
+
+static void
+task_tombstone_add(struct task_service *ts, const char *id, const struct proc *p, const char *exec_id)
+{
+  struct task_tombstone *t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return;
+  t->id = strdup(id);
+  t->exec_id = strdup(exec_id);
+  if (t->id == NULL || t->exec_id == NULL)
+    {
+      free(t->id);
+      free(t->exec_id);
+      free(t);
+      return;
+    }
+  t->pid = (uint32_t) p->pid;
+  t->exit_status = (uint32_t) p->exit_status;
+  t->exited = p->exited;
+  t->exited_at = p->exited_at;
+  t->next = ts->tombstones;
+  ts->tombstones = t;
+  if (++ts->n_tombstones > TASK_TOMBSTONES_MAX)
+    {
+      struct task_tombstone **pt = &ts->tombstones;
+      while ((*pt)->next)
+        pt = &(*pt)->next;
+      free((*pt)->id);
+      free((*pt)->exec_id);
+      free(*pt);
+      *pt = NULL;
+      ts->n_tombstones--;
+    }
+}
+
+static const struct task_tombstone *
+task_tombstone_find(const struct task_service *ts, const char *id, const char *exec_id)
+{
+  for (const struct task_tombstone *t = ts->tombstones; t; t = t->next)
+    if (strcmp(t->id, id) == 0 && strcmp(t->exec_id, exec_id ? exec_id : "") == 0)
+      return t;
+  return NULL;
+}
+
+static void
+task_tombstones_forget(struct task_service *ts, const char *id)
+{
+  struct task_tombstone **pt = &ts->tombstones;
+  while (*pt)
+    {
+      struct task_tombstone *t = *pt;
+      if (strcmp(t->id, id) == 0)
+        {
+          *pt = t->next;
+          free(t->id);
+          free(t->exec_id);
+          free(t);
+          ts->n_tombstones--;
+        }
+      else
+        pt = &t->next;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Create */
+
+/* Terminals (console socket, pty copying) are not there yet; refuse plainly instead of starting
+ * a process whose stdio nobody copies. */
+static int
+task_io_open(struct task_service *ts, const struct task_process *tp, struct iocopy **ret, wedge_error_t *err)
+{
+  if (tp->terminal)
+    return wedge_error_set(err, ENOTSUP, WEDGE_UNIMPLEMENTED, "terminal: not implemented yet");
+  struct iocopy_config cfg = {
+    .stdin_path = tp->stdin_path,
+    .stdout_path = tp->stdout_path,
+    .stderr_path = tp->stderr_path,
+    .uid = tp->c->io_uid,
+    .gid = tp->c->io_gid,
+  };
+  return iocopy_new(ts->loop, &cfg, ret, err);
+}
+
+/* The runc shim's ShouldKillAllOnExit: true unless the spec asks for a new PID namespace (a "pid"
+ * entry without a path); an unreadable spec counts as shared, as there. */
+static bool
+task_shares_pid_ns(const char *bundle)
+{
+  json_t *spec = NULL;
+  if (spec_load_bundle(bundle, &spec, NULL) < 0)
+    return true;
+  bool shared = true;
+  json_t *ns, *namespaces = json_object_get(json_object_get(spec, "linux"), "namespaces");
+  size_t i;
+  json_array_foreach (namespaces, i, ns)
+    {
+      const char *type = json_string_value(json_object_get(ns, "type"));
+      const char *path = json_string_value(json_object_get(ns, "path"));
+      if (type && strcmp(type, "pid") == 0 && (path == NULL || path[0] == '\0'))
+        shared = false;
+    }
+  json_decref(spec);
+  return shared;
+}
+
+static int
+task_write_file(const char *dir, const char *name, const char *content, wedge_error_t *err)
+{
+  _cleanup_free_ char *path = NULL, *tmp = NULL;
+  if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
+    return task_oom(err);
+  _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "create %s", tmp);
+  size_t len = strlen(content), off = 0;
+  while (off < len)
+    {
+      ssize_t n = write(fd, content + off, len - off);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          int e = errno;
+          (void) unlink(tmp);
+          return wedge_error_set_errno(err, e, WEDGE_INTERNAL, "write %s", tmp);
+        }
+      off += (size_t) n;
+    }
+  if (rename(tmp, path) < 0)
+    {
+      int e = errno;
+      (void) unlink(tmp);
+      return wedge_error_set_errno(err, e, WEDGE_INTERNAL, "rename %s", path);
+    }
+  return 0;
+}
+
+/* options.json as the runc shim writes it: protobuf JSON names, empty fields left out. */
+static char *
+task_options_json(const Containerd__Runc__V1__Options *o)
+{
+  json_t *j = json_object();
+  if (j == NULL)
+    return NULL;
+  if (o)
+    {
+      if (o->no_pivot_root)
+        json_object_set_new(j, "no_pivot_root", json_true());
+      if (o->no_new_keyring)
+        json_object_set_new(j, "no_new_keyring", json_true());
+      if (o->shim_cgroup && o->shim_cgroup[0])
+        json_object_set_new(j, "shim_cgroup", json_string(o->shim_cgroup));
+      if (o->io_uid)
+        json_object_set_new(j, "io_uid", json_integer(o->io_uid));
+      if (o->io_gid)
+        json_object_set_new(j, "io_gid", json_integer(o->io_gid));
+      if (o->binary_name && o->binary_name[0])
+        json_object_set_new(j, "binary_name", json_string(o->binary_name));
+      if (o->root && o->root[0])
+        json_object_set_new(j, "root", json_string(o->root));
+      if (o->criu_path && o->criu_path[0])
+        json_object_set_new(j, "criu_path", json_string(o->criu_path));
+      if (o->systemd_cgroup)
+        json_object_set_new(j, "systemd_cgroup", json_true());
+      if (o->criu_image_path && o->criu_image_path[0])
+        json_object_set_new(j, "criu_image_path", json_string(o->criu_image_path));
+      if (o->criu_work_path && o->criu_work_path[0])
+        json_object_set_new(j, "criu_work_path", json_string(o->criu_work_path));
+    }
+  char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(j);
+  return s;
+}
+
+static int
+task_decode_options(const Google__Protobuf__Any *any, Containerd__Runc__V1__Options **ret, wedge_error_t *err)
+{
+  *ret = NULL;
+  /* Other option types (runtimeoptions.v1.Options, the legacy containerd.linux.runc one) carry
+   * nothing we act on; the runc shim would fail on them, we run with defaults. */
+  if (any == NULL || any->type_url == NULL || strcmp(any->type_url, TASK_RUNC_OPTIONS_URL) != 0)
+    return 0;
+  *ret = containerd__runc__v1__options__unpack(NULL, any->value.len, any->value.data);
+  if (*ret == NULL)
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "invalid %s in create options", TASK_RUNC_OPTIONS_URL);
+  return 0;
+}
+
+static int
+task_mount_rootfs(const Containerd__Task__V2__CreateTaskRequest *req, const char *target, wedge_error_t *err)
+{
+  if (req->n_rootfs == 0)
+    return 0;
+  _cleanup_free_ struct rootfs_mount *mounts = calloc(req->n_rootfs, sizeof(*mounts));
+  if (mounts == NULL)
+    return task_oom(err);
+  for (size_t i = 0; i < req->n_rootfs; i++)
+    mounts[i] = (struct rootfs_mount){
+      .type = req->rootfs[i]->type,
+      .source = req->rootfs[i]->source,
+      .options = (const char *const *) req->rootfs[i]->options,
+      .n_options = req->rootfs[i]->n_options,
+    };
+  return rootfs_mount_all(mounts, req->n_rootfs, target, err);
+}
+
+static int
+task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskRequest *req, uint32_t *ret_pid,
+            wedge_error_t *err)
+{
+  _cleanup_error_ wedge_error_t ignored = WEDGE_ERROR_INIT;
+  if (task_find(ts, req->id, &ignored))
+    return wedge_error_set(err, EEXIST, WEDGE_ALREADY_EXISTS, "id %s: already exists", req->id);
+  if (req->bundle == NULL || req->bundle[0] != '/')
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "bundle path must be absolute: %s", req->bundle);
+
+  _cleanup_pb_ Containerd__Runc__V1__Options *opts = NULL;
+  int r = task_decode_options(req->options, &opts, err);
+  if (r < 0)
+    return r;
+
+  _cleanup_free_ char *opts_json = task_options_json(opts);
+  if (opts_json == NULL)
+    return task_oom(err);
+  r = task_write_file(req->bundle, "options.json", opts_json, err);
+  if (r < 0)
+    return r;
+  r = task_write_file(req->bundle, "runtime", opts && opts->binary_name ? opts->binary_name : "", err);
+  if (r < 0)
+    return r;
+
+  struct task_container *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return task_oom(err);
+  c->ts = ts;
+  c->init.c = c;
+  c->io_uid = opts && opts->io_uid ? (uid_t) opts->io_uid : (uid_t) -1;
+  c->io_gid = opts && opts->io_gid ? (gid_t) opts->io_gid : (gid_t) -1;
+  _cleanup_free_ char *root = task_runtime_root(opts && opts->root && opts->root[0] ? opts->root : ts->runtime_root,
+                                                ts->namespace_);
+  _cleanup_free_ char *log_path = NULL, *rootfs = NULL;
+  if (root == NULL || asprintf(&log_path, "%s/log.json", req->bundle) < 0
+      || asprintf(&rootfs, "%s/rootfs", req->bundle) < 0 || (c->id = strdup(req->id)) == NULL
+      || (c->bundle = strdup(req->bundle)) == NULL
+      || task_process_set_stdio(&c->init, req->stdin, req->stdout, req->stderr, req->terminal) < 0)
+    {
+      task_container_free(c);
+      return task_oom(err);
+    }
+  r = oci_runtime_init(&c->rt, opts ? opts->binary_name : NULL, root, log_path, opts && opts->systemd_cgroup, err);
+  if (r < 0)
+    {
+      task_container_free(c);
+      return r;
+    }
+
+  r = task_mount_rootfs(req, rootfs, err);
+  if (r < 0)
+    {
+      task_container_free(c);
+      return r;
+    }
+
+  r = task_io_open(ts, &c->init, &c->init.io, err);
+  if (r < 0)
+    goto fail_unmount;
+
+  struct proc_init_config cfg = {
+    .id = req->id,
+    .bundle = req->bundle,
+    .rootfs = rootfs,
+    .rt = &c->rt,
+    .no_pivot = opts && opts->no_pivot_root,
+    .no_new_keyring = opts && opts->no_new_keyring,
+    .stdio = iocopy_runtime_stdio(c->init.io),
+    .checkpoint = req->checkpoint && req->checkpoint[0] ? req->checkpoint : NULL,
+    .criu_work_path = opts && opts->criu_work_path && opts->criu_work_path[0] ? opts->criu_work_path : NULL,
+  };
+  r = proc_init_new(&cfg, &c->init.proc, err);
+  if (r < 0)
+    goto fail_unmount;
+  c->init.proc->io_wait = task_io_wait;
+  c->init.proc->io_wait_data = &c->init;
+
+  r = proc_create(c->init.proc, err);
+  iocopy_close_runtime_ends(c->init.io);
+  if (r < 0)
+    goto fail_unmount;
+
+  c->shares_pid_ns = task_shares_pid_ns(c->bundle);
+  c->next = ts->containers;
+  ts->containers = c;
+  task_tombstones_forget(ts, c->id);
+
+  Containerd__Events__TaskIO eio = CONTAINERD__EVENTS__TASK_IO__INIT;
+  eio.stdin = req->stdin;
+  eio.stdout = req->stdout;
+  eio.stderr = req->stderr;
+  eio.terminal = req->terminal;
+  Containerd__Events__TaskCreate ev = CONTAINERD__EVENTS__TASK_CREATE__INIT;
+  ev.container_id = req->id;
+  ev.bundle = req->bundle;
+  ev.n_rootfs = req->n_rootfs;
+  ev.rootfs = req->rootfs;
+  ev.io = &eio;
+  ev.checkpoint = req->checkpoint;
+  ev.pid = (uint32_t) c->init.proc->pid;
+  task_publish(ts, &ev.base);
+
+  *ret_pid = (uint32_t) c->init.proc->pid;
+  task_claim_cached(ts, &c->init);
+  return 0;
+
+fail_unmount:
+  if (req->n_rootfs > 0)
+    (void) mount_unmount_all(rootfs, NULL);
+  task_container_free(c);
+  return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Handlers */
+
+static int
+task_h_create(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__CreateTaskRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__create_task_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  uint32_t pid = 0;
+  r = task_create(ts, req, &pid, err);
+  if (r < 0)
+    {
+      shimlog(ts->log, SHIMLOG_ERROR, "create %s: %s", req->id, wedge_error_message(err));
+      return task_fail(err, r);
+    }
+  Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+  resp.pid = pid;
+  return task_reply(call, &resp.base);
+}
+
+static int
+task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__StartRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__start_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
+  if (tp == NULL)
+    return task_fail(err, -ENOENT);
+  bool is_exec = tp != &tp->c->init;
+
+  if (is_exec && tp->io == NULL)
+    {
+      r = task_io_open(ts, tp, &tp->io, err);
+      if (r < 0)
+        return task_fail(err, r);
+      tp->proc->stdio = iocopy_runtime_stdio(tp->io);
+    }
+
+  tp->starting = true;
+  r = proc_start(tp->proc, err);
+  tp->starting = false;
+  if (is_exec && tp->io)
+    iocopy_close_runtime_ends(tp->io);
+  if (r < 0)
+    {
+      tp->exit_held = false;
+      return task_fail(err, r);
+    }
+
+  if (is_exec)
+    {
+      Containerd__Events__TaskExecStarted ev = CONTAINERD__EVENTS__TASK_EXEC_STARTED__INIT;
+      ev.container_id = tp->c->id;
+      ev.exec_id = tp->proc->id;
+      ev.pid = (uint32_t) tp->proc->pid;
+      task_publish(ts, &ev.base);
+    }
+  else
+    {
+      Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;
+      ev.container_id = tp->c->id;
+      ev.pid = (uint32_t) tp->proc->pid;
+      task_publish(ts, &ev.base);
+    }
+
+  Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
+  resp.pid = (uint32_t) tp->proc->pid;
+  (void) ttrpc_call_reply_message(call, &resp.base);
+
+  if (tp->exit_held)
+    {
+      tp->exit_held = false;
+      task_process_exited(tp);
+    }
+  task_claim_cached(ts, tp);
+  return 0;
+}
+
+static Containerd__V1__Types__Status
+task_status(const struct task_process *tp)
+{
+  enum proc_state s = tp->proc->state;
+  /* An exec reports its container's pause (reference §8.3). */
+  enum proc_state is = tp->c->init.proc->state;
+  if (tp != &tp->c->init && (is == PROC_PAUSED || is == PROC_PAUSING) && s == PROC_RUNNING)
+    s = is;
+  switch (s)
+    {
+    case PROC_CREATED:
+    case PROC_CREATED_CHECKPOINT:
+      return CONTAINERD__V1__TYPES__STATUS__CREATED;
+    case PROC_RUNNING:
+      return CONTAINERD__V1__TYPES__STATUS__RUNNING;
+    case PROC_PAUSING:
+      return CONTAINERD__V1__TYPES__STATUS__PAUSING;
+    case PROC_PAUSED:
+      return CONTAINERD__V1__TYPES__STATUS__PAUSED;
+    case PROC_STOPPED:
+    case PROC_DELETED:
+      return CONTAINERD__V1__TYPES__STATUS__STOPPED;
+    case PROC_N_STATES:
+    default:
+      return CONTAINERD__V1__TYPES__STATUS__UNKNOWN;
+    }
+}
+
+static int
+task_h_state(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__StateRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__state_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
+  if (tp == NULL)
+    return task_fail(err, -ENOENT);
+  struct proc *p = tp->proc;
+  Google__Protobuf__Timestamp at;
+  task_timestamp(&at, p->exited, &p->exited_at);
+  Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
+  resp.id = p->id;
+  resp.bundle = tp->c->bundle;
+  resp.pid = (uint32_t) p->pid;
+  resp.status = task_status(tp);
+  resp.stdin = tp->stdin_path;
+  resp.stdout = tp->stdout_path;
+  resp.stderr = tp->stderr_path;
+  resp.terminal = tp->terminal;
+  resp.exit_status = (uint32_t) p->exit_status;
+  resp.exited_at = &at;
+  resp.exec_id = tp == &tp->c->init ? (char *) "" : p->id;
+  return task_reply(call, &resp.base);
+}
+
+static int
+task_h_wait(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__WaitRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__wait_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
+  if (tp == NULL)
+    return task_fail(err, -ENOENT);
+  struct task_waiter *w = calloc(1, sizeof(*w));
+  if (w == NULL)
+    return task_oom(err);
+  w->tp = tp;
+  w->call = call;
+  if (tp->exit_reported)
+    {
+      task_waiter_reply(w);
+      free(w);
+      return 0;
+    }
+  /* Deferred: answered when TaskExit is published, or dropped when containerd hangs up. */
+  ttrpc_call_set_cancel(call, task_waiter_cancel, tp);
+  w->next = tp->waiters;
+  tp->waiters = w;
+  return 0;
+}
+
+static int
+task_h_kill(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__KillRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__kill_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
+  if (tp == NULL)
+    return task_fail(err, -ENOENT);
+  r = proc_kill(tp->proc, (int) req->signal, req->all, err);
+  if (r < 0)
+    return task_fail(err, r);
+  return task_reply(call, NULL);
+}
+
+static int
+task_reply_delete(ttrpc_call_t *call, uint32_t pid, uint32_t status, bool exited, const struct timespec *at)
+{
+  Google__Protobuf__Timestamp ts;
+  task_timestamp(&ts, exited, at);
+  Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+  resp.pid = pid;
+  resp.exit_status = status;
+  resp.exited_at = &ts;
+  return task_reply(call, &resp.base);
+}
+
+static int
+task_h_delete(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__DeleteRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__delete_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
+  if (tp == NULL)
+    {
+      const struct task_tombstone *t = task_tombstone_find(ts, req->id, req->exec_id);
+      if (t == NULL)
+        return task_fail(err, -ENOENT);
+      wedge_error_clear(err);
+      return task_reply_delete(call, t->pid, t->exit_status, t->exited, &t->exited_at);
+    }
+  struct task_container *c = tp->c;
+  struct proc *p = tp->proc;
+  bool is_init = tp == &c->init;
+
+  r = proc_delete(p, err);
+  if (r < 0)
+    return task_fail(err, r);
+  /* Delete waited for the output (bounded): whatever was not drained by now never will be. */
+  task_report_exit(tp);
+
+  uint32_t pid = (uint32_t) p->pid, status = (uint32_t) p->exit_status;
+  bool exited = p->exited;
+  struct timespec at = p->exited_at;
+  task_tombstone_add(ts, c->id, p, is_init ? "" : p->id);
+
+  if (is_init)
+    {
+      Google__Protobuf__Timestamp ets;
+      task_timestamp(&ets, exited, &at);
+      Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
+      ev.container_id = c->id;
+      ev.pid = pid;
+      ev.exit_status = status;
+      ev.exited_at = &ets;
+      task_publish(ts, &ev.base);
+      task_container_remove(ts, c);
+    }
+  else
+    {
+      for (struct task_process **pp = &c->execs; *pp; pp = &(*pp)->next)
+        if (*pp == tp)
+          {
+            *pp = tp->next;
+            break;
+          }
+      task_process_destroy(tp);
+      free(tp);
+    }
+  return task_reply_delete(call, pid, status, exited, &at);
+}
+
+static int
+task_h_pids(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__PidsRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__pids_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_container *c = task_find(ts, req->id, err);
+  if (c == NULL)
+    return task_fail(err, -ENOENT);
+  _cleanup_free_ pid_t *pids = NULL;
+  size_t n = 0;
+  r = oci_ps(&c->rt, c->id, &pids, &n, err);
+  if (r < 0)
+    return task_fail(err, r);
+
+  _cleanup_free_ Containerd__V1__Types__ProcessInfo *infos = calloc(n ? n : 1, sizeof(*infos));
+  _cleanup_free_ Containerd__V1__Types__ProcessInfo **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+  _cleanup_free_ Google__Protobuf__Any *anys = calloc(n ? n : 1, sizeof(*anys));
+  _cleanup_free_ uint8_t *details = NULL;
+  size_t details_len = 0;
+  if (infos == NULL || ptrs == NULL || anys == NULL)
+    return task_oom(err);
+  /* Each exec's ProcessDetails packed into one buffer; a slot per pid is enough. */
+  for (struct task_process *tp = c->execs; tp; tp = tp->next)
+    details_len += strlen(tp->proc->id) + 16;
+  details = malloc(details_len ? details_len : 1);
+  if (details == NULL)
+    return task_oom(err);
+  size_t used = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      containerd__v1__types__process_info__init(&infos[i]);
+      infos[i].pid = (uint32_t) pids[i];
+      ptrs[i] = &infos[i];
+      for (struct task_process *tp = c->execs; tp; tp = tp->next)
+        if (tp->proc->pid == pids[i] && tp->proc->pid > 0)
+          {
+            Containerd__Runc__V1__ProcessDetails pd = CONTAINERD__RUNC__V1__PROCESS_DETAILS__INIT;
+            pd.exec_id = tp->proc->id;
+            size_t len = containerd__runc__v1__process_details__get_packed_size(&pd);
+            if (used + len > details_len)
+              break;
+            containerd__runc__v1__process_details__pack(&pd, details + used);
+            google__protobuf__any__init(&anys[i]);
+            anys[i].type_url = (char *) TASK_PROCESS_DETAILS_URL;
+            anys[i].value.data = details + used;
+            anys[i].value.len = len;
+            infos[i].info = &anys[i];
+            used += len;
+            break;
+          }
+    }
+  Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
+  resp.n_processes = n;
+  resp.processes = ptrs;
+  return task_reply(call, &resp.base);
+}
+
+static int
+task_h_pause(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__PauseRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__pause_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_container *c = task_find(ts, req->id, err);
+  if (c == NULL)
+    return task_fail(err, -ENOENT);
+  r = proc_pause(c->init.proc, err);
+  if (r < 0)
+    return task_fail(err, r);
+  Containerd__Events__TaskPaused ev = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
+  ev.container_id = c->id;
+  task_publish(ts, &ev.base);
+  return task_reply(call, NULL);
+}
+
+static int
+task_h_resume(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__ResumeRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__resume_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_container *c = task_find(ts, req->id, err);
+  if (c == NULL)
+    return task_fail(err, -ENOENT);
+  r = proc_resume(c->init.proc, err);
+  if (r < 0)
+    return task_fail(err, r);
+  Containerd__Events__TaskResumed ev = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
+  ev.container_id = c->id;
+  task_publish(ts, &ev.base);
+  return task_reply(call, NULL);
+}
+
+/* The OCI process JSON of an exec, with `terminal` taken from the request as the runc shim
+ * does, written beside the bundle's pid files for `runtime exec --process`. */
+static int
+task_write_exec_spec(const struct task_container *c, const Containerd__Task__V2__ExecProcessRequest *req,
+                     char **ret_path, wedge_error_t *err)
+{
+  if (req->spec == NULL || req->spec->value.len == 0)
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "exec %s: no process spec", req->exec_id);
+  json_error_t jerr;
+  json_t *j = json_loadb((const char *) req->spec->value.data, req->spec->value.len, 0, &jerr);
+  if (j == NULL || !json_is_object(j))
+    {
+      json_decref(j);
+      return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "exec %s: invalid process spec: %s", req->exec_id,
+                             jerr.text);
+    }
+  json_object_set_new(j, "terminal", json_boolean(req->terminal));
+  _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  _cleanup_free_ char *name = NULL, *path = NULL;
+  if (text == NULL || asprintf(&name, ".exec-%s.json", req->exec_id) < 0
+      || asprintf(&path, "%s/%s", c->bundle, name) < 0)
+    return task_oom(err);
+  int r = task_write_file(c->bundle, name, text, err);
+  if (r < 0)
+    return r;
+  *ret_path = TAKE_PTR(path);
+  return 0;
+}
+
+static int
+task_h_exec(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__ExecProcessRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__exec_process_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_container *c = task_find(ts, req->id, err);
+  if (c == NULL)
+    return task_fail(err, -ENOENT);
+  if (req->exec_id == NULL || req->exec_id[0] == '\0' || task_find_exec(c, req->exec_id))
+    return task_fail(err, wedge_error_set(err, EEXIST, WEDGE_ALREADY_EXISTS, "id %s: already exists", req->exec_id));
+  if (strchr(req->exec_id, '/') || strcmp(req->exec_id, ".") == 0 || strcmp(req->exec_id, "..") == 0)
+    return task_fail(err, wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "invalid exec id %s", req->exec_id));
+
+  struct task_process *tp = calloc(1, sizeof(*tp));
+  if (tp == NULL)
+    return task_oom(err);
+  tp->c = c;
+  if (task_process_set_stdio(tp, req->stdin, req->stdout, req->stderr, req->terminal) < 0)
+    {
+      r = task_oom(err);
+      goto fail;
+    }
+  r = task_write_exec_spec(c, req, &tp->spec_path, err);
+  if (r < 0)
+    goto fail;
+  struct proc_exec_config cfg = {
+    .exec_id = req->exec_id,
+    .process_json = tp->spec_path,
+    .stdio = OCI_STDIO_NULL,
+  };
+  r = proc_exec_new(c->init.proc, &cfg, &tp->proc, err);
+  if (r < 0)
+    goto fail;
+  tp->proc->io_wait = task_io_wait;
+  tp->proc->io_wait_data = tp;
+  tp->next = c->execs;
+  c->execs = tp;
+  task_tombstones_forget(ts, c->id);
+
+  Containerd__Events__TaskExecAdded ev = CONTAINERD__EVENTS__TASK_EXEC_ADDED__INIT;
+  ev.container_id = c->id;
+  ev.exec_id = req->exec_id;
+  task_publish(ts, &ev.base);
+  return task_reply(call, NULL);
+
+fail:
+  task_process_destroy(tp);
+  free(tp);
+  return task_fail(err, r);
+}
+
+static int
+task_h_close_io(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__CloseIORequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__close_iorequest__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
+  if (tp == NULL)
+    return task_fail(err, -ENOENT);
+  if (tp->io)
+    iocopy_close_stdin(tp->io);
+  return task_reply(call, NULL);
+}
+
+static int
+task_h_update(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__UpdateTaskRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__update_task_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_container *c = task_find(ts, req->id, err);
+  if (c == NULL)
+    return task_fail(err, -ENOENT);
+  if (req->resources == NULL)
+    return task_fail(err, wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "update: no resources"));
+  _cleanup_free_ char *json = strndup((const char *) req->resources->value.data, req->resources->value.len);
+  if (json == NULL)
+    return task_oom(err);
+  r = proc_update(c->init.proc, json, err);
+  if (r < 0)
+    return task_fail(err, r);
+  return task_reply(call, NULL);
+}
+
+static int
+task_h_connect(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__ConnectRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__connect_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
+  resp.shim_pid = (uint32_t) getpid();
+  struct task_container *c = task_find(ts, req->id, NULL);
+  if (c)
+    resp.task_pid = (uint32_t) c->init.proc->pid;
+  return task_reply(call, &resp.base);
+}
+
+static int
+task_h_shutdown(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  (void) err;
+  /* As the runc shim: ignored while any container is left, so a grouped shim or a containerd
+   * that reconnects keeps it. */
+  (void) ttrpc_call_reply(call, NULL, 0);
+  if (ts->containers == NULL && ts->on_shutdown)
+    ts->on_shutdown(ts->data);
+  return 0;
+}
+
+static int
+task_h_unimplemented(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  (void) userdata;
+  return wedge_error_set(err, ENOSYS, WEDGE_UNIMPLEMENTED, "%s: not implemented yet", ttrpc_call_method(call));
+}
+
+static int
+task_h_resize_pty(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__ResizePtyRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__resize_pty_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  if (task_find_process(ts, req->id, req->exec_id, err) == NULL)
+    return task_fail(err, -ENOENT);
+  return task_h_unimplemented(call, userdata, err);
+}
+
+static const ttrpc_method_t task_methods[] = {
+  { "State", task_h_state },
+  { "Create", task_h_create },
+  { "Start", task_h_start },
+  { "Delete", task_h_delete },
+  { "Pids", task_h_pids },
+  { "Pause", task_h_pause },
+  { "Resume", task_h_resume },
+  { "Checkpoint", task_h_unimplemented },
+  { "Kill", task_h_kill },
+  { "Exec", task_h_exec },
+  { "ResizePty", task_h_resize_pty },
+  { "CloseIO", task_h_close_io },
+  { "Update", task_h_update },
+  { "Wait", task_h_wait },
+  { "Stats", task_h_unimplemented },
+  { "Connect", task_h_connect },
+  { "Shutdown", task_h_shutdown },
+};
+
+/* ------------------------------------------------------------------------------------------ */
+
+int
+task_service_new(const struct task_service_config *cfg, struct task_service **ret, wedge_error_t *err)
+{
+  _cleanup_free_ struct task_service *ts = calloc(1, sizeof(*ts));
+  if (ts == NULL)
+    return task_oom(err);
+  ts->namespace_ = strdup(cfg->namespace_ ? cfg->namespace_ : "");
+  ts->runtime_root = cfg->runtime_root ? strdup(cfg->runtime_root) : NULL;
+  if (ts->namespace_ == NULL || (cfg->runtime_root && ts->runtime_root == NULL))
+    {
+      free(ts->namespace_);
+      free(ts->runtime_root);
+      return task_oom(err);
+    }
+  ts->events = cfg->events;
+  ts->reaper = cfg->reaper;
+  ts->log = cfg->log;
+  ts->loop = cfg->loop;
+  ts->on_shutdown = cfg->on_shutdown;
+  ts->data = cfg->data;
+  *ret = TAKE_PTR(ts);
+  return 0;
+}
+
+void
+task_service_free(struct task_service *ts)
+{
+  if (ts == NULL)
+    return;
+  while (ts->containers)
+    {
+      struct task_container *c = ts->containers;
+      ts->containers = c->next;
+      task_container_free(c);
+    }
+  while (ts->tombstones)
+    {
+      struct task_tombstone *t = ts->tombstones;
+      ts->tombstones = t->next;
+      free(t->id);
+      free(t->exec_id);
+      free(t);
+    }
+  free(ts->namespace_);
+  free(ts->runtime_root);
+  free(ts);
+}
+
+int
+task_service_register(struct task_service *ts, ttrpc_server_t *server, wedge_error_t *err)
+{
+  int r = ttrpc_server_register(server, TASK_SERVICE_V2, task_methods, ARRAY_SIZE(task_methods), ts, err);
+  if (r < 0)
+    return r;
+  return ttrpc_server_register(server, TASK_SERVICE_V3, task_methods, ARRAY_SIZE(task_methods), ts, err);
+}
+
+size_t
+task_service_count(const struct task_service *ts)
+{
+  size_t n = 0;
+  for (const struct task_container *c = ts->containers; c; c = c->next)
+    n++;
+  return n;
+}
