@@ -17,7 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../tests/helpers/sys.bash
 . "$here/../tests/helpers/sys.bash"
 
-: "${BENCH_CSV:?}" "${BENCH_WORK:?}" "${CTRD_SOCK:?}" "${CTRD_NS:?}" "${CTRD_DIR:?}" "${CTRD_IMAGE:?}"
+: "${BENCH_CSV:?}" "${BENCH_WORK:?}" "${CTRD_PID:?}" "${CTRD_REAPER_PID:?}" "${CTRD_SOCK:?}" "${CTRD_NS:?}" "${CTRD_DIR:?}" "${CTRD_IMAGE:?}"
 read -r -a SHIMS <<< "${BENCH_SHIMS:-wedge runc.v2}"
 read -r -a SIZES <<< "${BENCH_SIZES:-1 10 50}"
 read -r -a SECTIONS <<< "${BENCH_SECTIONS:-memory lifecycle exec stdout density}"
@@ -38,6 +38,7 @@ CONMON_DIR=$BENCH_WORK/conmon
 # (ctr only passes --runc-binary to io.containerd.runc.v2).
 RUNC_LINK=$CTRD_DIR/bin/runc
 RUNC_BIN=$(command -v runc)
+HZ=$(getconf CLK_TCK)
 CRUN_BIN=$(command -v crun)
 ID_PREFIX=wb${CTRD_NS##*-}
 mkdir -p "$RUNTIME_ROOT" "$CONMON_DIR"
@@ -160,13 +161,13 @@ running_tasks() {
 # then `runc start`). conmon forks and its parent returns at once; the runtime writes the pid
 # file when the create is done.
 conmon_start() {
-  local id=$1 i
+  local id=$1
   mkdir -p "$CONMON_DIR/exit" "$CONMON_DIR/sock"
   conmon --api-version 1 -c "$id" -u "$id" -n "$id" -r "$RUNC_BIN" -b "$BENCH_WORK/sleep-bundle" \
     -p "$CONMON_DIR/$id.pid" -P "$CONMON_DIR/$id.conmon-pid" -l "k8s-file:$CONMON_DIR/$id.log" \
     --exit-dir "$CONMON_DIR/exit" --socket-dir-path "$CONMON_DIR/sock" \
     --runtime-arg --root --runtime-arg "$RUNTIME_ROOT" </dev/null >"$CONMON_DIR/$id.out" 2>&1
-  for i in $(seq 200); do
+  for _ in $(seq 200); do
     [ -s "$CONMON_DIR/$id.pid" ] && break
     sleep 0.05
   done
@@ -253,8 +254,25 @@ section_memory() {
 
 # ---- 2. lifecycle: ctr run --rm IMAGE ID true, and the runtime alone ----
 
+# cpu_ticks PID [children]: utime+stime of PID, or with `children` cutime+cstime: the CPU of the
+# children it has reaped. containerd's reaper (CTRD_REAPER_PID, subreaper.pl) reaps every shim
+# once its task is deleted, and a shim reaps the runtime it ran, so the reaper's children time
+# grows by the CPU of one shim plus its runtime invocations per `ctr run --rm`.
+cpu_ticks() {
+  local s which=${2:-self}
+  read -r s 2>/dev/null < "/proc/$1/stat" || { echo 0; return; }
+  s=${s##*) }
+  # shellcheck disable=SC2086
+  set -- $s
+  if [ "$which" = children ]; then echo $((${14} + ${15})); else echo $((${12} + ${13})); fi
+}
+
+ticks_ms() { # ticks
+  awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.0f", t * 1000 / hz }'
+}
+
 section_lifecycle() {
-  local rt run shim id t0 t1
+  local rt run shim id class t0 t1 c0 c1 d0 d1 e0 e1
   for rt in runc crun; do
     use_runtime "$rt"
     for shim in "${SHIMS[@]}"; do
@@ -264,16 +282,32 @@ section_lifecycle() {
       log "lifecycle $rt run $run/$RUNS"
       for shim in "${SHIMS[@]}"; do
         id=$ID_PREFIX-l-$shim-$rt-$run
+        class=$(runtime_class "$shim")
+        c0=$(cpu_ticks "$CTRD_REAPER_PID" children)
+        d0=$(cpu_ticks "$CTRD_PID")
+        e0=$(cpu_ticks $$ children)
         t0=$EPOCHREALTIME
-        ctrx run --rm --runtime "$(runtime_class "$shim")" "$CTRD_IMAGE" "$id" true >/dev/null
+        ctrx run --rm --runtime "$class" "$CTRD_IMAGE" "$id" true >/dev/null
         t1=$EPOCHREALTIME
+        e1=$(cpu_ticks $$ children)
         emit lifecycle run_rm_true "$shim" "$rt" 1 "$run" "$(elapsed_ms "$t0" "$t1")" ms
+        emit lifecycle cpu_ctr "$shim" "$rt" 1 "$run" "$(ticks_ms $((e1 - e0)))" ms
+        # A shim that has exited is reaped (its time added) a moment later.
+        wait_no_shims
+        sleep 0.1
+        c1=$(cpu_ticks "$CTRD_REAPER_PID" children)
+        d1=$(cpu_ticks "$CTRD_PID")
+        emit lifecycle cpu_shim_runtime "$shim" "$rt" 1 "$run" "$(ticks_ms $((c1 - c0)))" ms
+        emit lifecycle cpu_containerd "$shim" "$rt" 1 "$run" "$(ticks_ms $((d1 - d0)))" ms
       done
       id=$ID_PREFIX-f-$rt-$run
+      c0=$(cpu_ticks $$ children)
       t0=$EPOCHREALTIME
       "$rt" --root "$RUNTIME_ROOT" run -b "$BENCH_WORK/true-bundle" "$id" </dev/null >/dev/null
       t1=$EPOCHREALTIME
+      c1=$(cpu_ticks $$ children)
       emit lifecycle run_rm_true "$rt-alone" "$rt" 1 "$run" "$(elapsed_ms "$t0" "$t1")" ms
+      emit lifecycle cpu_shim_runtime "$rt-alone" "$rt" 1 "$run" "$(ticks_ms $((c1 - c0)))" ms
       "$rt" --root "$RUNTIME_ROOT" delete --force "$id" >/dev/null 2>&1 || true
     done
     wait_no_shims
@@ -328,8 +362,7 @@ sample_shim() {
 }
 
 section_stdout() {
-  local run shim id t0 t1 ms ticks hwm sampler hz
-  hz=$(getconf CLK_TCK)
+  local run shim id t0 t1 ms ticks hwm sampler
   use_runtime runc
   for run in $(seq "$IO_RUNS"); do
     for shim in "${SHIMS[@]}"; do
@@ -350,7 +383,7 @@ section_stdout() {
       emit stdout throughput "$shim" runc 1 "$run" \
         "$(awk -v ms="$ms" -v mib="$STDOUT_MIB" 'BEGIN { printf "%.1f", mib / (ms / 1000) }')" MiB/s
       emit stdout shim_cpu_per_gib "$shim" runc 1 "$run" \
-        "$(awk -v t="$ticks" -v hz="$hz" -v mib="$STDOUT_MIB" 'BEGIN { printf "%.3f", t / hz * 1024 / mib }')" s
+        "$(awk -v t="$ticks" -v hz="$HZ" -v mib="$STDOUT_MIB" 'BEGIN { printf "%.3f", t / hz * 1024 / mib }')" s
       emit stdout peak_rss "$shim" runc 1 "$run" "$hwm" KiB
     done
   done
@@ -378,8 +411,8 @@ section_density() {
       sleep "$SETTLE"
       # shellcheck disable=SC2046
       read -r pss rss < <(mem_of $(shim_pids))
-      emit density pss_total "$shim" runc "$DENSITY" "$run" "$((pss / 1024))" MiB
-      emit density rss_total "$shim" runc "$DENSITY" "$run" "$((rss / 1024))" MiB
+      emit density pss_total "$shim" runc "$DENSITY" "$run" "$(awk -v k="$pss" 'BEGIN { printf "%.1f", k / 1024 }')" MiB
+      emit density rss_total "$shim" runc "$DENSITY" "$run" "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')" MiB
       [ "$started" -gt 0 ] && emit density pss_per_ctr "$shim" runc "$DENSITY" "$run" "$((pss / started))" KiB
       remove_all_ctrs
     done

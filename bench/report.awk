@@ -53,6 +53,9 @@ BEGIN {
   title["memory/pss_total"] = "shim PSS, all containers"
   title["memory/shim_procs"] = "shim processes"
   title["lifecycle/run_rm_true"] = "ctr run --rm true"
+  title["lifecycle/cpu_shim_runtime"] = "ctr run --rm true: CPU of shim + runtime"
+  title["lifecycle/cpu_ctr"] = "ctr run --rm true: CPU of ctr"
+  title["lifecycle/cpu_containerd"] = "ctr run --rm true: CPU of containerd"
   title["exec/exec_true"] = "ctr task exec true"
   title["stdout/throughput"] = "stdout 1 GiB, throughput"
   title["stdout/wall_per_gib"] = "stdout, wall time per GiB"
@@ -67,6 +70,7 @@ BEGIN {
   short["memory/pss_per_ctr"] = "PSS/ctr"
   short["memory/rss_per_ctr"] = "RSS/ctr"
   short["lifecycle/run_rm_true"] = "run --rm true"
+  short["lifecycle/cpu_shim_runtime"] = "CPU shim+runtime"
   short["exec/exec_true"] = "exec true"
   short["stdout/throughput"] = "stdout MiB/s"
   short["stdout/shim_cpu_per_gib"] = "shim CPU/GiB"
@@ -129,7 +133,7 @@ END {
     printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t, f[3], f[4], unit[fig],
       cell(fig, "wedge"), cell(fig, "runc.v2"), ref, ratio, tgt, met
 
-    if (ratios != "" && rv != "" && f[2] != "shim_procs" && f[2] != "started" && f[2] != "pss_total" && f[2] != "rss_total" && f[2] != "wall_per_gib") {
+    if (ratios != "" && rv != "" && f[2] != "shim_procs" && f[2] != "started" && f[2] != "pss_total" && f[2] != "rss_total" && f[2] != "wall_per_gib" && f[2] != "cpu_containerd" && f[2] != "cpu_ctr") {
       lab = (f[1] "/" f[2]) in short ? short[f[1] "/" f[2]] : f[2]
       if (f[1] == "memory" || f[1] == "density") lab = lab " @" f[4]
       if (f[1] == "lifecycle") lab = lab " (" f[3] ")"

@@ -109,7 +109,7 @@ teardown() {
   leak_check "$WEDGE_TEST_TMPDIR" "$work/runtime-root" || rc=1
   umount_under "$WEDGE_TEST_TMPDIR" || rc=1
   rm -rf "$WEDGE_TEST_TMPDIR"
-  [ $rc = 0 ] || echo "bench: teardown found leaks (above)" >&2
+  [ $rc = 0 ] || echo "bench: failed (exit status $rc; leaks, if any, are listed above)" >&2
   exit $rc
 }
 trap teardown EXIT
@@ -143,7 +143,7 @@ BENCH_CSV=$csv BENCH_WORK=$work BENCH_SHIMS=${shims//,/ } BENCH_SECTIONS=${secti
 
 awk -F, -v ratios="$out/$stamp.ratios.dat" -v memory="$out/$stamp.memory.dat" \
   -f "$bench_dir/report.awk" "$csv" > "$out/$stamp.md"
-if [ -s "$out/$stamp.ratios.dat" ] && [ -s "$out/$stamp.memory.dat" ]; then
+if [ -s "$out/$stamp.ratios.dat" ] && grep -q '^[0-9]' "$out/$stamp.memory.dat"; then
   gnuplot -e "ratios='$out/$stamp.ratios.dat'; memory='$out/$stamp.memory.dat'; out='$out/$stamp.png'; subtitle='$(nproc) cpus, $stamp'" \
     "$bench_dir/chart.gnuplot"
 else
