@@ -129,6 +129,7 @@ echo "section,metric,shim,runtime,containers,run,value,unit" > "$csv"
   echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cpus, $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo)"
   echo "# $(runc --version | head -n 1); $(crun --version | head -n 1); $(containerd --version)"
   echo "# wedge: $(git -C "$source_dir" describe --always --dirty 2>/dev/null || echo unknown), build $WEDGE_BUILD"
+  echo "# load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# shims=$shims runs=$runs mem_runs=$mem_runs io_runs=$io_runs sizes=$sizes stdout_mib=$stdout_mib density=$density density_runs=$density_runs"
 } > "$out/$stamp.env"
 
@@ -141,6 +142,7 @@ BENCH_CSV=$csv BENCH_WORK=$work BENCH_SHIMS=${shims//,/ } BENCH_SECTIONS=${secti
   perl "$source_dir/tests/helpers/subreaper.pl" "$work/measure.pid" \
   bash "$bench_dir/measure.bash"
 
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/$stamp.env"
 awk -F, -v ratios="$out/$stamp.ratios.dat" -v memory="$out/$stamp.memory.dat" \
   -f "$bench_dir/report.awk" "$csv" > "$out/$stamp.md"
 if [ -s "$out/$stamp.ratios.dat" ] && grep -q '^[0-9]' "$out/$stamp.memory.dat"; then
