@@ -25,7 +25,7 @@ set logscale y
 set yrange [0.01:10]
 set xtics rotate by -35 left noenhanced
 set bmargin 9
-set rmargin 10
+set rmargin 14
 set style fill solid 0.6
 set boxwidth 0.6
 set key top left
