@@ -1,10 +1,11 @@
 # Thin wrapper around meson so the README's commands stay short.
 #   make demo   install dependencies, build, run the main job
 #   make test   install dependencies, build (strict and ASan+UBSan), run every test
+#   make bench  wedge vs containerd-shim-runc-v2 and conmon (bench/run.sh; BENCH_ARGS=--quick)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all deps build asan demo test unit integration clean
+.PHONY: all deps build asan demo test unit integration bench clean
 
 all: build
 
@@ -34,6 +35,10 @@ unit: build asan
 
 integration: build
 	tests/run-all.sh --integration-only $(BUILD) $(ASAN_BUILD)
+
+bench: build
+	@scripts/install-deps.sh --bench
+	bench/run.sh --build $(BUILD) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Installs what wedge needs to build and test, from Debian 12's packages, when it is missing.
 # Idempotent and quiet when everything is there already.
+#   --bench   also what bench/run.sh needs (gnuplot for its chart); the tests never need it
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,9 @@ packages=(
   # test harness: the image and bundle are built from busybox-static
   bats busybox-static util-linux procps iproute2 psmisc jq tmux
 )
+if [ "${1:-}" = --bench ]; then
+  packages+=(gnuplot-nox)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,161 @@
+# bench/report.awk: turns bench/measure.bash's CSV into the results table (Markdown, stdout)
+# and two data files for bench/chart.gnuplot.
+#   awk -F, -v ratios=R.dat -v memory=M.dat -f bench/report.awk RESULTS.csv
+# Each figure is one (section, metric, runtime, containers); its cells are the median over the
+# runs and the spread [min-max]. The ratio is wedge's median over runc.v2's. A target is checked
+# only when both medians are there.
+
+function median(key,    n, i, j, t, a) {
+  n = count[key]
+  for (i = 1; i <= n; i++) a[i] = vals[key, i]
+  for (i = 2; i <= n; i++) {
+    t = a[i]
+    for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
+    a[j + 1] = t
+  }
+  lo[key] = a[1]
+  hi[key] = a[n]
+  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+
+function num(v) {
+  if (v >= 100) return sprintf("%.0f", v)
+  if (v >= 10) return sprintf("%.1f", v)
+  return sprintf("%.3g", v)
+}
+
+function cell(fig, shim,    key) {
+  key = fig SUBSEP shim
+  if (!(key in count)) return "-"
+  if (count[key] == 1) return num(med[key])
+  return num(med[key]) " [" num(lo[key]) "-" num(hi[key]) "]"
+}
+
+BEGIN {
+  # Targets of issue 7: "ratio<=X" on wedge/runc.v2, "abs<=X" on wedge's own median.
+  target["memory/pss_per_ctr/runc/50"] = "ratio<=0.0667"
+  label_target["memory/pss_per_ctr/runc/50"] = "<= 1/15"
+  target["memory/rss_per_ctr/runc/50"] = "abs<=1536"
+  label_target["memory/rss_per_ctr/runc/50"] = "wedge <= 1536 KiB"
+  target["lifecycle/run_rm_true/runc/1"] = "ratio<=0.75"
+  label_target["lifecycle/run_rm_true/runc/1"] = "<= 0.75"
+  target["lifecycle/run_rm_true/crun/1"] = "ratio<=0.6"
+  label_target["lifecycle/run_rm_true/crun/1"] = "<= 0.6"
+  target["exec/exec_true/runc/1"] = "ratio<=0.7"
+  label_target["exec/exec_true/runc/1"] = "<= 0.7"
+  target["stdout/throughput/runc/1"] = "ratio>=1.5"
+  label_target["stdout/throughput/runc/1"] = ">= 1.5"
+  target["stdout/shim_cpu_per_gib/runc/1"] = "ratio<=0.5"
+  label_target["stdout/shim_cpu_per_gib/runc/1"] = "<= 0.5"
+
+  title["memory/pss_per_ctr"] = "shim PSS per idle container"
+  title["memory/rss_per_ctr"] = "shim RSS per idle container"
+  title["memory/pss_total"] = "shim PSS, all containers"
+  title["memory/shim_procs"] = "shim processes"
+  title["lifecycle/run_rm_true"] = "ctr run --rm true"
+  title["lifecycle/cpu_shim_runtime"] = "ctr run --rm true: CPU of shim + runtime"
+  title["lifecycle/cpu_ctr"] = "ctr run --rm true: CPU of ctr"
+  title["lifecycle/cpu_containerd"] = "ctr run --rm true: CPU of containerd"
+  title["exec/exec_true"] = "ctr task exec true"
+  title["stdout/throughput"] = "stdout 1 GiB, throughput"
+  title["stdout/wall_per_gib"] = "stdout, wall time per GiB"
+  title["stdout/shim_cpu_per_gib"] = "stdout, shim CPU per GiB"
+  title["stdout/peak_rss"] = "stdout, shim peak RSS (VmHWM)"
+  title["density/start_all"] = "density: start all, 8 at a time"
+  title["density/started"] = "density: running at the end"
+  title["density/pss_total"] = "density: total shim PSS"
+  title["density/rss_total"] = "density: total shim RSS"
+  title["density/pss_per_ctr"] = "density: shim PSS per container"
+
+  short["memory/pss_per_ctr"] = "PSS/ctr"
+  short["memory/rss_per_ctr"] = "RSS/ctr"
+  short["lifecycle/run_rm_true"] = "run --rm true"
+  short["lifecycle/cpu_shim_runtime"] = "CPU shim+runtime"
+  short["exec/exec_true"] = "exec true"
+  short["stdout/throughput"] = "stdout MiB/s"
+  short["stdout/shim_cpu_per_gib"] = "shim CPU/GiB"
+  short["stdout/peak_rss"] = "peak RSS, 1 GiB out"
+  short["density/start_all"] = "start all"
+  short["density/pss_per_ctr"] = "density PSS/ctr"
+}
+
+$1 == "section" { next }
+NF >= 8 {
+  fig = $1 "/" $2 "/" $4 "/" $5
+  if (!(fig in seen)) {
+    seen[fig] = 1
+    order[++nfig] = fig
+    unit[fig] = $8
+  }
+  key = fig SUBSEP $3
+  if (!(key in count)) {
+    shims[fig] = shims[fig] " " $3
+  }
+  vals[key, ++count[key]] = $7
+}
+
+END {
+  for (key in count) med[key] = median(key)
+
+  print "| figure | runtime | containers | unit | wedge | runc.v2 | reference | wedge / runc.v2 | target | met |"
+  print "|---|---|---:|---|---:|---:|---:|---:|---|---|"
+  for (i = 1; i <= nfig; i++) {
+    fig = order[i]
+    split(fig, f, "/")
+    t = (f[1] "/" f[2]) in title ? title[f[1] "/" f[2]] : f[1] " " f[2]
+    ref = "-"
+    nref = split(shims[fig], s, " ")
+    for (j = 1; j <= nref; j++) {
+      if (s[j] != "wedge" && s[j] != "runc.v2") ref = s[j] ": " cell(fig, s[j])
+    }
+    w = fig SUBSEP "wedge"
+    r = fig SUBSEP "runc.v2"
+    ratio = "-"
+    rv = ""
+    if ((w in med) && (r in med) && med[r] != 0) {
+      rv = med[w] / med[r]
+      ratio = sprintf("%.3f", rv)
+    }
+    tgt = fig in target ? label_target[fig] : ""
+    met = ""
+    if (fig in target) {
+      spec = target[fig]
+      if (spec ~ /^abs/) {
+        limit = substr(spec, 6) + 0
+        if (w in med) met = med[w] <= limit ? "yes" : "**no**"
+      } else if (rv != "") {
+        limit = substr(spec, 8) + 0
+        if (spec ~ /<=/) met = rv <= limit ? "yes" : "**no**"
+        else met = rv >= limit ? "yes" : "**no**"
+      }
+      if (met == "") met = "n/a"
+    }
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t, f[3], f[4], unit[fig],
+      cell(fig, "wedge"), cell(fig, "runc.v2"), ref, ratio, tgt, met
+
+    if (ratios != "" && rv != "" && f[2] != "shim_procs" && f[2] != "started" && f[2] != "pss_total" && f[2] != "rss_total" && f[2] != "wall_per_gib" && f[2] != "cpu_containerd" && f[2] != "cpu_ctr") {
+      lab = (f[1] "/" f[2]) in short ? short[f[1] "/" f[2]] : f[2]
+      if (f[1] == "memory" || f[1] == "density") lab = lab " @" f[4]
+      if (f[1] == "lifecycle") lab = lab " (" f[3] ")"
+      limit = "NaN"
+      if ((fig in target) && target[fig] ~ /^ratio/) limit = substr(target[fig], 8) + 0
+      printf "\"%s\" %.4f %s\n", lab, rv, limit > ratios
+    }
+  }
+
+  if (memory != "") {
+    printf "# containers wedge runc.v2 conmon (median PSS KiB per container)\n" > memory
+    for (i = 1; i <= nfig; i++) {
+      fig = order[i]
+      split(fig, f, "/")
+      if (!(f[1] == "memory" && f[2] == "pss_per_ctr") && !(f[1] == "density" && f[2] == "pss_per_ctr")) continue
+      printf "%s", f[4] > memory
+      n = split("wedge runc.v2 conmon", s, " ")
+      for (j = 1; j <= n; j++) {
+        key = fig SUBSEP s[j]
+        printf " %s", ((key in med) ? med[key] : "NaN") > memory
+      }
+      printf "\n" > memory
+    }
+  }
+}
