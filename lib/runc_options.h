@@ -13,6 +13,8 @@
 #include "runc_options.pb-c.h"
 
 #define RUNC_OPTIONS_TYPE_URL "containerd.runc.v1.Options"
+/* The runc shim's default for Options.root; the runtime root of a namespace is <root>/<ns>. */
+#define RUNC_OPTIONS_DEFAULT_ROOT "/run/containerd/runc"
 
 /* *ret: the decoded Options (free with containerd__runc__v1__options__free_unpacked), or NULL
  * when `any` is NULL or of another type. -EINVAL (InvalidArgument) "invalid

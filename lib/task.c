@@ -181,7 +181,7 @@ task_timestamp(Google__Protobuf__Timestamp *ts, bool exited, const struct timesp
 char *
 task_runtime_root(const char *options_root, const char *namespace_)
 {
-  return oci_namespace_root(options_root && options_root[0] ? options_root : TASK_DEFAULT_RUNTIME_ROOT, namespace_);
+  return oci_namespace_root(options_root && options_root[0] ? options_root : RUNC_OPTIONS_DEFAULT_ROOT, namespace_);
 }
 
 static struct task_container *

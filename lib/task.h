@@ -38,7 +38,6 @@
 
 #define TASK_SERVICE_V2 "containerd.task.v2.Task"
 #define TASK_SERVICE_V3 "containerd.task.v3.Task"
-#define TASK_DEFAULT_RUNTIME_ROOT "/run/containerd/runc"
 #define TASK_TOMBSTONES_MAX 64
 
 /* Go's zero time (0001-01-01T00:00:00Z) in Unix seconds: exited_at of a process still running. */
@@ -53,7 +52,7 @@ struct task_service_config
   struct events *events;   /* borrowed, required */
   struct reaper *reaper;   /* borrowed; NULL: exits reach us only through task_service_reap */
   struct shimlog *log;     /* borrowed, may be NULL */
-  const char *runtime_root; /* NULL: TASK_DEFAULT_RUNTIME_ROOT when Options.root is empty */
+  const char *runtime_root; /* NULL: RUNC_OPTIONS_DEFAULT_ROOT when Options.root is empty */
   /* Called when Shutdown found no container left (after its reply is queued). */
   void (*on_shutdown)(void *data);
   void *data;

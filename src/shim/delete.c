@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "mount.h"
 #include "oci.h"
+#include "runc_options.h"
 #include "shim.h"
 #include "shim.pb-c.h"
 
@@ -53,7 +54,7 @@ read_small_file(const char *path)
 struct delete_runtime
 {
   char *binary; /* from `runtime`; "runc" when the file is empty */
-  char *root;   /* from options.json "root"; SHIM_DEFAULT_RUNTIME_ROOT otherwise */
+  char *root;   /* from options.json "root"; RUNC_OPTIONS_DEFAULT_ROOT otherwise */
 };
 
 static void
@@ -99,7 +100,7 @@ delete_read_runtime(const char *bundle, struct delete_runtime *ret, wedge_error_
       return -EINVAL;
     }
   if (root == NULL)
-    root = strdup(SHIM_DEFAULT_RUNTIME_ROOT);
+    root = strdup(RUNC_OPTIONS_DEFAULT_ROOT);
   if (binary == NULL || root == NULL)
     return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
   ret->binary = TAKE_PTR(binary);

@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "runtime_info.h"
+#include "runc_options.h"
 #include "shim.h"
 
 int
@@ -33,7 +34,7 @@ shim_info(struct shim_ctx *ctx)
     .version = WEDGE_VERSION,
     .options = (const uint8_t *) input,
     .options_len = input_len,
-    .default_root = SHIM_DEFAULT_RUNTIME_ROOT,
+    .default_root = RUNC_OPTIONS_DEFAULT_ROOT,
   };
   _cleanup_free_ uint8_t *out = NULL;
   size_t out_len = 0;

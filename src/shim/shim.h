@@ -34,7 +34,6 @@
 #define SHIM_RUNTIME_FILE "runtime"
 #define SHIM_OPTIONS_FILE "options.json"
 #define SHIM_DEFAULT_RUNTIME "runc"
-#define SHIM_DEFAULT_RUNTIME_ROOT "/run/containerd/runc"
 
 struct shim_ctx
 {
