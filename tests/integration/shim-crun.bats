@@ -8,30 +8,14 @@
 
 load ../helpers/common
 load ../helpers/containerd
-
-WEDGE_RT=io.containerd.wedge.v2
-RUNC_RT=io.containerd.runc.v2
+load ../helpers/shim-suite
 
 setup_file() {
-  common_setup_file
-  [ -x "$WEDGE_BUILD/src/containerd-shim-wedge-v2" ] || {
-    echo "containerd-shim-wedge-v2 not built in $WEDGE_BUILD/src" >&2
-    return 1
-  }
-  containerd_start crun
+  shim_suite_setup_file crun
 }
 
 teardown_file() {
-  containerd_teardown
-  common_teardown_file
-}
-
-teardown() {
-  containerd_leak_check
-}
-
-task_status() {
-  ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'
+  shim_suite_teardown_file
 }
 
 # crun leaves its state in <root>/<id>/status; the runc shim's root is <root>/<ns>.

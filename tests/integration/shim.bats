@@ -6,28 +6,16 @@
 
 load ../helpers/common
 load ../helpers/containerd
-
-WEDGE_RT=io.containerd.wedge.v2
-RUNC_RT=io.containerd.runc.v2
+load ../helpers/shim-suite
 
 setup_file() {
-  common_setup_file
-  [ -x "$WEDGE_BUILD/src/containerd-shim-wedge-v2" ] || {
-    echo "containerd-shim-wedge-v2 not built in $WEDGE_BUILD/src" >&2
-    return 1
-  }
-  containerd_start runc
+  shim_suite_setup_file runc
   # A bundle rootfs for --rootfs and --config containers.
   "$WEDGE_SOURCE/tests/helpers/make-bundle.sh" "$WEDGE_TEST_DIR/bundle" /bin/echo from-rootfs >/dev/null
 }
 
 teardown_file() {
-  containerd_teardown
-  common_teardown_file
-}
-
-teardown() {
-  containerd_leak_check
+  shim_suite_teardown_file
 }
 
 # both NAME CMD...: runs `ctr_ CMD` once per runtime; "RT" in CMD is replaced by the runtime and
@@ -55,10 +43,6 @@ ctr_with_stdin() {
   local line=$1
   shift
   printf '%s\n' "$line" | ctr_ "$@"
-}
-
-task_status() {
-  ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'
 }
 
 @test "ctr run --rm echo hi prints hi" {

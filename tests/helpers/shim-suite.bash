@@ -1,0 +1,33 @@
+# The frame of a bats suite that runs containers through containerd-shim-wedge-v2 next to
+# io.containerd.runc.v2 on a private containerd (shim.bats, shim-crun.bats). Load it after
+# common and containerd.
+#
+#   shim_suite_setup_file runc|crun   the built shim must exist; starts that containerd flavour
+#   shim_suite_teardown_file          stops it and everything it started
+#   task_status ID                    RUNNING, PAUSED, STOPPED, ... as `ctr task ls` prints it
+# Every test ends with the harness' leak check (teardown).
+
+WEDGE_RT=io.containerd.wedge.v2
+RUNC_RT=io.containerd.runc.v2
+
+shim_suite_setup_file() {
+  common_setup_file
+  [ -x "$WEDGE_BUILD/src/containerd-shim-wedge-v2" ] || {
+    echo "containerd-shim-wedge-v2 not built in $WEDGE_BUILD/src" >&2
+    return 1
+  }
+  containerd_start "$1"
+}
+
+shim_suite_teardown_file() {
+  containerd_teardown
+  common_teardown_file
+}
+
+teardown() {
+  containerd_leak_check
+}
+
+task_status() {
+  ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'
+}
