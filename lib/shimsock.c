@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fileio.h"
 #include "sha256.h"
 
 /* Appends one path element to out[0..*w) following filepath.Clean; `dotdot` is the index
@@ -267,34 +268,6 @@ shimsock_can_connect(const char *address)
 int
 shimsock_write_address(const char *path, const char *address, wedge_error_t *err)
 {
-  _cleanup_free_ char *tmp = NULL;
-  const char *base = strrchr(path, '/');
-  if (base)
-    {
-      if (asprintf(&tmp, "%.*s/.%s", (int) (base - path), path, base + 1) < 0)
-        tmp = NULL;
-    }
-  else if (asprintf(&tmp, ".%s", path) < 0)
-    tmp = NULL;
-  if (tmp == NULL)
-    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
-
-  _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
-  if (fd < 0)
-    return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "write %s", tmp);
-  size_t len = strlen(address);
-  ssize_t n = write(fd, address, len);
-  if (n != (ssize_t) len || fsync(fd) < 0)
-    {
-      int r = wedge_error_set_errno(err, n < 0 ? errno : EIO, WEDGE_UNKNOWN, "write %s", tmp);
-      unlink(tmp);
-      return r;
-    }
-  if (rename(tmp, path) < 0)
-    {
-      int r = wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "rename %s to %s", tmp, path);
-      unlink(tmp);
-      return r;
-    }
-  return 0;
+  /* 0666 less the umask, as the runc shim's atomicWriteFile leaves it. */
+  return fileio_write_atomic(path, address, strlen(address), 0666, err);
 }

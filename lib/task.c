@@ -16,6 +16,7 @@
 #include "oci.h"
 #include "process.h"
 #include "rootfs.h"
+#include "fileio.h"
 #include "runc_options.h"
 #include "shim.pb-c.h"
 #include "spec.h"
@@ -526,33 +527,10 @@ task_shares_pid_ns(const char *bundle)
 static int
 task_write_file(const char *dir, const char *name, const char *content, wedge_error_t *err)
 {
-  _cleanup_free_ char *path = NULL, *tmp = NULL;
-  if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
+  _cleanup_free_ char *path = NULL;
+  if (asprintf(&path, "%s/%s", dir, name) < 0)
     return task_oom(err);
-  _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "create %s", tmp);
-  size_t len = strlen(content), off = 0;
-  while (off < len)
-    {
-      ssize_t n = write(fd, content + off, len - off);
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          int e = errno;
-          (void) unlink(tmp);
-          return wedge_error_set_errno(err, e, WEDGE_INTERNAL, "write %s", tmp);
-        }
-      off += (size_t) n;
-    }
-  if (rename(tmp, path) < 0)
-    {
-      int e = errno;
-      (void) unlink(tmp);
-      return wedge_error_set_errno(err, e, WEDGE_INTERNAL, "rename %s", path);
-    }
-  return 0;
+  return fileio_write_atomic(path, content, strlen(content), 0600, err);
 }
 
 /* options.json as the runc shim writes it: protobuf JSON names, empty fields left out. */
