@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "mount.h"
 #include "oci.h"
+#include "pidfile.h"
 #include "runc_options.h"
 #include "shim.h"
 #include "shim.pb-c.h"
@@ -128,32 +129,19 @@ delete_run_runtime(const struct delete_runtime *drt, const char *ns, const char 
 }
 
 
-/* Go's runc.ReadPidFile: a missing file gives -1 (0xFFFFFFFF on the wire); content that is not
- * a number gives strconv.Atoi's 0. Unlike Atoi we accept a trailing newline (runc and crun
- * write none, a human or a test may). */
+/* Go's runc.ReadPidFile: a missing (or unreadable) file gives -1 (0xFFFFFFFF on the wire);
+ * content that is not a number gives strconv.Atoi's 0. pidfile_read also takes a trailing
+ * newline (runc and crun write none, a human or a test may). */
 static uint32_t
 delete_read_pid(const char *bundle, wedge_error_t *err)
 {
   _cleanup_free_ char *path = NULL;
   if (asprintf(&path, "%s/init.pid", bundle) < 0)
     return DELETE_PID_UNKNOWN;
-  _cleanup_free_ char *content = read_small_file(path);
-  if (content == NULL)
-    {
-      wedge_error_set_errno(err, errno, WEDGE_NOT_FOUND, "read %s", path);
-      return DELETE_PID_UNKNOWN;
-    }
-  char *end;
-  errno = 0;
-  long pid = strtol(content, &end, 10);
-  while (*end == '\n' || *end == ' ' || *end == '\t')
-    end++;
-  if (errno || end == content || *end != '\0' || pid < 0 || pid > INT_MAX)
-    {
-      wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "read %s: not a pid: \"%s\"", path, content);
-      return 0;
-    }
-  return (uint32_t) pid;
+  pid_t pid = pidfile_read(path, err);
+  if (pid == -EINVAL)
+    return 0;
+  return pid < 0 ? DELETE_PID_UNKNOWN : (uint32_t) pid;
 }
 
 /* The runc shim derives the bundle from its cwd (filepath.Join(filepath.Dir(cwd), id)); -bundle
