@@ -18,8 +18,10 @@ teardown_file() {
   shim_suite_teardown_file
 }
 
-# both NAME CMD...: runs `ctr_ CMD` once per runtime; "RT" in CMD is replaced by the runtime and
-# "ID" by NAME-<runc|wedge>. Sets OUT_runc/OUT_wedge and RC_runc/RC_wedge.
+# both NAME CMD...: runs `ctr_ CMD` once per runtime; an argument that is exactly "RT" becomes the
+# runtime and one that is exactly "ID" becomes NAME-<runc|wedge>. Whole arguments only: a path
+# such as /tmp/wedge-tests.xIDx (mktemp picks the letters) must pass through untouched.
+# Sets OUT_runc/OUT_wedge and RC_runc/RC_wedge.
 both() {
   local name=$1 rt short args a
   shift
@@ -28,8 +30,11 @@ both() {
     short=${short%.v2}
     args=()
     for a in "$@"; do
-      a=${a//RT/$rt}
-      args+=("${a//ID/$name-$short}")
+      case $a in
+        RT) args+=("$rt") ;;
+        ID) args+=("$name-$short") ;;
+        *) args+=("$a") ;;
+      esac
     done
     run_timeout 60 ctr_ "${args[@]}"
     printf -v "OUT_$short" '%s' "$output"
