@@ -50,3 +50,23 @@ fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     }
   return 0;
 }
+
+int
+fileio_read_fd(int fd, void *buf, size_t cap, size_t *ret_len)
+{
+  char *p = buf;
+  size_t len = 0;
+  while (len < cap)
+    {
+      ssize_t n = read(fd, p + len, cap - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return -errno;
+      if (n == 0)
+        break;
+      len += (size_t) n;
+    }
+  *ret_len = len;
+  return 0;
+}
