@@ -38,7 +38,9 @@ struct proc_rule
 #define GO(s)     { PROC_ACT_ALLOW, (s), WEDGE_OK, NULL }
 #define STAY      { PROC_ACT_ALLOW, PROC_N_STATES, WEDGE_OK, NULL }
 #define IGNORE    { PROC_ACT_IGNORE, PROC_N_STATES, WEDGE_OK, NULL }
-#define NO(t)     { PROC_ACT_REFUSE, PROC_N_STATES, WEDGE_FAILED_PRECONDITION, (t) }
+/* The runc shim returns these as plain errors, which errdefs.ToGRPC sends as Unknown: ctr prints
+ * "ctr: cannot exec in a paused state: unknown" for both shims. */
+#define NO(t)     { PROC_ACT_REFUSE, PROC_N_STATES, WEDGE_UNKNOWN, (t) }
 /* The runc shim wraps these two in errdefs.ErrNotFound. */
 #define GONE(t)   { PROC_ACT_REFUSE, PROC_N_STATES, WEDGE_NOT_FOUND, (t) }
 

@@ -463,7 +463,8 @@ test_lifecycle(void **state)
   char msg[256];
   enum wedge_status status;
   assert_int_equal(call(f, "Delete", &d.base, NULL, NULL, msg, sizeof(msg), &status), -EREMOTEIO);
-  assert_int_equal(status, WEDGE_FAILED_PRECONDITION);
+  assert_int_equal(status, WEDGE_UNKNOWN);
+  assert_string_equal(msg, "cannot delete a running process");
 
   assert_true(task_service_reap(f->ts, FAKE_PID, 3 << 8));
   assert_false(task_service_reap(f->ts, FAKE_PID, 3 << 8));
