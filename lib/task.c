@@ -839,7 +839,7 @@ task_h_state(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   resp.terminal = tp->terminal;
   resp.exit_status = (uint32_t) p->exit_status;
   resp.exited_at = &at;
-  resp.exec_id = tp == &tp->c->init ? (char *) "" : p->id;
+  /* exec_id stays empty, for an exec too: the runc shim names the process in `id` only. */
   return task_reply(call, &resp.base);
 }
 
