@@ -16,4 +16,15 @@
  * removed and the message names the temp file or the rename. */
 int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, wedge_error_t *err);
 
+/* mkdir -p: creates `path` and its missing parents with `mode` (Go's os.MkdirAll, which the runc
+ * shim uses for socket and log directories). An existing directory is fine. */
+int fileio_mkdir_parents(const char *path, mode_t mode, wedge_error_t *err);
+
+/* Copies the regular file `from` to `to` (created 0666 minus umask, or truncated), as Go's
+ * os.Create + io.Copy. The message names the file that failed. */
+int fileio_copy(const char *from, const char *to, wedge_error_t *err);
+
+/* rm -rf `path` without following symlinks; a missing path is fine. */
+int fileio_remove_tree(const char *path, wedge_error_t *err);
+
 #endif

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "cleanup.h"
 #include "events_task.pb-c.h"
 #include "mount.h"
@@ -1182,6 +1183,26 @@ task_h_update(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 }
 
 static int
+task_h_checkpoint(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__CheckpointTaskRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__checkpoint_task_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_container *c = task_find(ts, req->id, err);
+  if (c == NULL)
+    return task_fail(err, -ENOENT);
+  _cleanup_pb_ Containerd__Runc__V1__CheckpointOptions *opts = NULL;
+  r = checkpoint_options_unpack(req->options, &opts, err);
+  if (r >= 0)
+    r = checkpoint_run(c->init.proc, c->bundle, req->path, opts, err);
+  if (r < 0)
+    return task_fail(err, r);
+  return task_reply(call, NULL);
+}
+
+static int
 task_h_connect(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
   struct task_service *ts = userdata;
@@ -1238,7 +1259,7 @@ static const ttrpc_method_t task_methods[] = {
   { "Pids", task_h_pids },
   { "Pause", task_h_pause },
   { "Resume", task_h_resume },
-  { "Checkpoint", task_h_unimplemented },
+  { "Checkpoint", task_h_checkpoint },
   { "Kill", task_h_kill },
   { "Exec", task_h_exec },
   { "ResizePty", task_h_resize_pty },
