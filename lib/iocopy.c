@@ -188,9 +188,15 @@ stream_finish(struct iocopy_stream *st)
 static void
 stream_wait_for(struct iocopy_stream *st, bool output)
 {
-  if (output && st->dst_source == NULL)
-    return stream_finish(st);
   (void) loop_io_set_events(st->src_source, output ? 0 : EPOLLIN);
+  /* A regular file (append_path) is not in the loop: it never fills, so a write that would
+   * wait is a failure. */
+  if (st->dst_source == NULL)
+    {
+      if (output)
+        stream_finish(st);
+      return;
+    }
   (void) loop_io_set_events(st->dst_source, output ? EPOLLOUT : 0);
 }
 
