@@ -460,14 +460,16 @@ proc_start_init(struct proc *p, wedge_error_t *err)
   if (p->state == PROC_CREATED)
     return oci_start(p->rt, p->id, err);
 
-  _cleanup_free_ char *pid_file = proc_pid_file(p);
-  if (pid_file == NULL)
+  _cleanup_free_ char *pid_file = proc_pid_file(p), *work = NULL;
+  if (pid_file == NULL || (p->criu_work_path == NULL && asprintf(&work, "%s/work", p->bundle) < 0))
     return proc_oom(err);
-  /* As the runc shim restores: detached, without making runc a subreaper (we are one). */
+  /* As the runc shim restores: detached, without making runc a subreaper (we are one), CRIU's
+   * work files in Options.criu_work_path or else <bundle>/work (containerd's per-task work
+   * directory). */
   struct oci_restore_opts o = {
     .bundle = p->bundle,
     .image_path = p->checkpoint,
-    .work_path = p->criu_work_path,
+    .work_path = p->criu_work_path ? p->criu_work_path : work,
     .pid_file = pid_file,
     .console_socket = p->console_socket,
     .detach = true,

@@ -338,6 +338,10 @@ test_create_from_checkpoint_restores_at_start(void **state)
   _cleanup_free_ char *calls2 = calls_take(f);
   assert_contains(calls2, "restore");
   assert_contains(calls2, f->dir);
+  /* The runc shim's CRIU work dir when Options.criu_work_path is empty: <bundle>/work. */
+  _cleanup_free_ char *work = NULL;
+  assert_true(asprintf(&work, "--work-path %s/work ", f->bundle) > 0);
+  assert_contains(calls2, work);
   proc_free(p);
 }
 

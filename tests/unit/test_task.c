@@ -256,6 +256,10 @@ test_unknown_id_is_not_found(void **state)
   Containerd__Task__V2__PidsRequest p = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
   p.id = "nope";
   assert_error(f, "Pids", &p.base, WEDGE_NOT_FOUND, "container not created: not found");
+  Containerd__Task__V2__CheckpointTaskRequest c = CONTAINERD__TASK__V2__CHECKPOINT_TASK_REQUEST__INIT;
+  c.id = "nope";
+  c.path = "/img";
+  assert_error(f, "Checkpoint", &c.base, WEDGE_NOT_FOUND, "container not created: not found");
 }
 
 static void
@@ -265,8 +269,6 @@ test_unimplemented(void **state)
   Containerd__Task__V2__StatsRequest s = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
   s.id = "nope";
   assert_error(f, "Stats", &s.base, WEDGE_UNIMPLEMENTED, "Stats: not implemented yet");
-  Containerd__Task__V2__CheckpointTaskRequest c = CONTAINERD__TASK__V2__CHECKPOINT_TASK_REQUEST__INIT;
-  assert_error(f, "Checkpoint", &c.base, WEDGE_UNIMPLEMENTED, "Checkpoint: not implemented yet");
 }
 
 static void
