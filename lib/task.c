@@ -493,6 +493,42 @@ task_tombstones_forget(struct task_service *ts, const char *id)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Cgroup: Stats and OOM */
+
+/* The runc shim's cgroup of a container: the init's, as the kernel reports it for its pid, read
+ * at Create while the init waits in the runtime for Start (a process that has exited, even a
+ * zombie, reports the root cgroups). */
+static struct cgroup *
+task_cgroup(struct task_container *c, wedge_error_t *err)
+{
+  if (c->cgroup == NULL && c->init.proc->pid > 0 && !c->init.proc->exited)
+    (void) cgroup_load_pid(c->init.proc->pid, &c->cgroup, NULL);
+  if (c->cgroup == NULL)
+    wedge_error_set(err, ENOENT, WEDGE_NOT_FOUND, "cgroup does not exist: not found");
+  return c->cgroup;
+}
+
+static void
+task_on_oom(void *data)
+{
+  struct task_container *c = data;
+  Containerd__Events__TaskOOM ev = CONTAINERD__EVENTS__TASK_OOM__INIT;
+  ev.container_id = c->id;
+  task_publish(c->ts, &ev.base);
+}
+
+/* As the runc shim, from Start of the init on; a failure is logged, the container runs anyway. */
+static void
+task_watch_oom(struct task_container *c)
+{
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  if (c->oom || task_cgroup(c, &err) == NULL
+      || oomwatch_new(c->ts->loop, c->cgroup, task_on_oom, c, &c->oom, &err) < 0)
+    if (wedge_error_message(&err)[0])
+      shimlog(c->ts->log, SHIMLOG_ERROR, "add cg to OOM monitor %s: %s", c->id, wedge_error_message(&err));
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Create */
 
 /* Terminals (console socket, pty copying) are not there yet; refuse plainly instead of starting
@@ -682,6 +718,7 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
     goto fail_unmount;
 
   c->shares_pid_ns = task_shares_pid_ns(c->bundle);
+  (void) task_cgroup(c, NULL);
   c->next = ts->containers;
   ts->containers = c;
   task_tombstones_forget(ts, c->id);
@@ -710,40 +747,6 @@ fail_unmount:
     (void) mount_unmount_all(rootfs, NULL);
   task_container_free(c);
   return r;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Cgroup: Stats and OOM */
-
-/* The runc shim's cgroup of a container: the init's, as the kernel reports it for its pid. */
-static struct cgroup *
-task_cgroup(struct task_container *c, wedge_error_t *err)
-{
-  if (c->cgroup == NULL && c->init.proc->pid > 0 && !c->init.proc->exited)
-    (void) cgroup_load_pid(c->init.proc->pid, &c->cgroup, NULL);
-  if (c->cgroup == NULL)
-    wedge_error_set(err, ENOENT, WEDGE_NOT_FOUND, "cgroup does not exist: not found");
-  return c->cgroup;
-}
-
-static void
-task_on_oom(void *data)
-{
-  struct task_container *c = data;
-  Containerd__Events__TaskOOM ev = CONTAINERD__EVENTS__TASK_OOM__INIT;
-  ev.container_id = c->id;
-  task_publish(c->ts, &ev.base);
-}
-
-/* As the runc shim, from Start of the init on; a failure is logged, the container runs anyway. */
-static void
-task_watch_oom(struct task_container *c)
-{
-  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  if (c->oom || task_cgroup(c, &err) == NULL
-      || oomwatch_new(c->ts->loop, c->cgroup, task_on_oom, c, &c->oom, &err) < 0)
-    if (wedge_error_message(&err)[0])
-      shimlog(c->ts->log, SHIMLOG_ERROR, "add cg to OOM monitor %s: %s", c->id, wedge_error_message(&err));
 }
 
 /* ------------------------------------------------------------------------------------------ */
