@@ -72,7 +72,7 @@ oomwatch_new_oom(struct oomwatch *w, bool notified)
   /* v1: the eventfd also fires when the cgroup is removed; a cgroup that still exists had an
    * OOM (the killer may be disabled, then the counter stays). */
   _cleanup_free_ char *path = oomwatch_file(&w->cg, "memory.oom_control", NULL);
-  return path && access(path, F_OK) == 0 && r == 0;
+  return path && access(path, F_OK) == 0;
 }
 
 /* Empties the fd; true when it held a notification. */

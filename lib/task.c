@@ -65,7 +65,7 @@ struct task_container
   bool shares_pid_ns; /* no private PID namespace: its processes outlive the init */
   uid_t io_uid;       /* Options.io_uid/io_gid: owner of the container's pipe ends; -1: ours */
   gid_t io_gid;
-  struct cgroup *cgroup; /* found from the init's pid when first needed (Start, Stats) */
+  struct cgroup *cgroup; /* from the init's pid at Create (Start and Stats retry) */
   struct oomwatch *oom;  /* from Start of the init on */
 };
 
@@ -522,10 +522,10 @@ static void
 task_watch_oom(struct task_container *c)
 {
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  if (c->oom || task_cgroup(c, &err) == NULL
-      || oomwatch_new(c->ts->loop, c->cgroup, task_on_oom, c, &c->oom, &err) < 0)
-    if (wedge_error_message(&err)[0])
-      shimlog(c->ts->log, SHIMLOG_ERROR, "add cg to OOM monitor %s: %s", c->id, wedge_error_message(&err));
+  if (c->oom)
+    return;
+  if (task_cgroup(c, &err) == NULL || oomwatch_new(c->ts->loop, c->cgroup, task_on_oom, c, &c->oom, &err) < 0)
+    shimlog(c->ts->log, SHIMLOG_ERROR, "add cg to OOM monitor %s: %s", c->id, wedge_error_message(&err));
 }
 
 /* ------------------------------------------------------------------------------------------ */
