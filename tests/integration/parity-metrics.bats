@@ -89,7 +89,8 @@ stop_and_remove() {
     run_timeout 30 ctr_ task metrics --format json "metrics-$s"
     [ "$status" -eq 0 ]
     printf -v "JSON_$s" '%s' "$output"
-    printf -v "KEYS_$s" '%s' "$(jq -r 'keys[]' <<<"$output")"
+    # Every section and sub-section (objects are printed even when empty; zero scalars are not).
+    printf -v "KEYS_$s" '%s' "$(jq -r '[paths(objects) | join(".")] | sort | .[]' <<<"$output")"
   done
   echo "rows runc: $ROWS_runc"
   echo "rows wedge: $ROWS_wedge"
@@ -97,6 +98,7 @@ stop_and_remove() {
   [ "$ROWS_wedge" = "$ROWS_runc" ]
   echo "sections runc: $KEYS_runc / wedge: $KEYS_wedge"
   [ "$KEYS_wedge" = "$KEYS_runc" ]
+  grep -qx 'memory.kernel_tcp' <<<"$KEYS_wedge"
   # One process (sleep) in the container's pids cgroup, by either shim.
   [ "$(jq -r '.pids.current' <<<"$JSON_wedge")" = 1 ]
   [ "$(jq -r '.pids.current' <<<"$JSON_runc")" = 1 ]
