@@ -302,3 +302,49 @@ cgroup_file(const struct cgroup *cg, enum cgroup_controller c, const char *file)
     }
   return s;
 }
+
+int
+cgroup_enable_controllers(const struct cgroup *cg, const char *v2_root, wedge_error_t *err)
+{
+  if (cg->mode != CGROUP_MODE_UNIFIED)
+    return 0;
+  size_t rl = strlen(v2_root);
+  if (strncmp(cg->path, v2_root, rl) != 0 || (cg->path[rl] != '/' && cg->path[rl] != '\0'))
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "%s is not below %s", cg->path, v2_root);
+  _cleanup_free_ char *root_file = NULL, *names = NULL, *line = NULL;
+  if (asprintf(&root_file, "%s/cgroup.controllers", v2_root) < 0)
+    return cgroup_oom(err);
+  ssize_t n = cgroup_read_file(root_file, &names, err);
+  if (n < 0)
+    return (int) n;
+  size_t cap = (size_t) n * 2 + 2, len = 0;
+  if ((line = malloc(cap)) == NULL)
+    return cgroup_oom(err);
+  char *save = NULL;
+  for (char *tok = strtok_r(names, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+    len += (size_t) snprintf(line + len, cap - len, "%s+%s", len ? " " : "", tok);
+  if (len == 0)
+    return 0;
+
+  int last = 0;
+  /* The ancestors: v2_root, then each directory down to the parent of the container's. */
+  size_t pl = strlen(cg->path);
+  for (size_t i = rl; i < pl; i++)
+    {
+      if (cg->path[i] != '/')
+        continue;
+      _cleanup_free_ char *ctl = NULL;
+      if (asprintf(&ctl, "%.*s/cgroup.subtree_control", (int) i, cg->path) < 0)
+        return cgroup_oom(err);
+      _cleanup_close_ int fd = open(ctl, O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write(fd, line, len) != (ssize_t) len)
+        last = wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "failed to write subtree controllers %s to %s", line,
+                                     ctl);
+      else
+        {
+          last = 0;
+          wedge_error_clear(err);
+        }
+    }
+  return last;
+}

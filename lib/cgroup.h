@@ -71,6 +71,13 @@ char *cgroup_file(const struct cgroup *cg, enum cgroup_controller c, const char 
 #define CGROUP_FILE_MAX (4 << 20)
 ssize_t cgroup_read_file(const char *path, char **ret, wedge_error_t *err);
 
+/* Unified only (0 on v1): enables every controller of the hierarchy's root (`v2_root`/
+ * cgroup.controllers) in the cgroup.subtree_control of each ancestor of the cgroup below
+ * `v2_root`, so the container's cgroup has them all, as the runc shim does at Start
+ * (cgroupsv2 ToggleControllers). Every ancestor is tried; the error of the last one that
+ * failed is returned, as there (an ancestor we may not write often has them already). */
+int cgroup_enable_controllers(const struct cgroup *cg, const char *v2_root, wedge_error_t *err);
+
 /* Accepts NULL. */
 void cgroup_free(struct cgroup *cg);
 

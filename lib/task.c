@@ -517,14 +517,23 @@ task_on_oom(void *data)
   task_publish(c->ts, &ev.base);
 }
 
-/* As the runc shim, from Start of the init on; a failure is logged, the container runs anyway. */
+/* As the runc shim at Start of the init: on a unified host every root controller is enabled down
+ * to the container's cgroup, and the OOM watch begins. Failures are logged, the container runs. */
 static void
 task_watch_oom(struct task_container *c)
 {
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   if (c->oom)
     return;
-  if (task_cgroup(c, &err) == NULL || oomwatch_new(c->ts->loop, c->cgroup, task_on_oom, c, &c->oom, &err) < 0)
+  if (task_cgroup(c, &err) == NULL)
+    {
+      shimlog(c->ts->log, SHIMLOG_ERROR, "add cg to OOM monitor %s: %s", c->id, wedge_error_message(&err));
+      return;
+    }
+  if (cgroup_enable_controllers(c->cgroup, CGROUP_ROOT, &err) < 0)
+    shimlog(c->ts->log, SHIMLOG_ERROR, "enable controllers %s: %s", c->id, wedge_error_message(&err));
+  wedge_error_clear(&err);
+  if (oomwatch_new(c->ts->loop, c->cgroup, task_on_oom, c, &c->oom, &err) < 0)
     shimlog(c->ts->log, SHIMLOG_ERROR, "add cg to OOM monitor %s: %s", c->id, wedge_error_message(&err));
 }
 
