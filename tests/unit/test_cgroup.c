@@ -3,7 +3,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 
 #include "cgroup.h"
 #include "cleanup.h"
+#include "testutil.h"
 
 /* This test machine's layout: hybrid, cpu and cpuacct mounted apart, a cgroup2 at unified. */
 static const char hybrid_mountinfo[]
@@ -129,75 +129,38 @@ test_read_file_limits(void **state)
 }
 
 static void
-write_text(const char *dir, const char *name, const char *text)
-{
-  _cleanup_free_ char *p = NULL;
-  assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-  FILE *f = fopen(p, "we");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-static char *
-read_text(const char *dir, const char *name)
-{
-  _cleanup_free_ char *p = NULL;
-  char *s = NULL;
-  assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-  if (cgroup_read_file(p, &s, NULL) < 0)
-    return NULL;
-  return s;
-}
-
-static void
 test_enable_controllers_in_every_ancestor(void **state)
 {
-  (void) state;
   /* A stand-in hierarchy of plain files: root, root/a, root/a/b and the container root/a/b/c. */
-  char root[] = "/tmp/wedge-cgroup-XXXXXX";
-  assert_non_null(mkdtemp(root));
-  _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
-  assert_true(asprintf(&a, "%s/a", root) > 0 && asprintf(&b, "%s/b", a) > 0 && asprintf(&c, "%s/c", b) > 0);
+  const char *root = *state;
+  _cleanup_free_ char *a = tu_path(root, "a"), *b = tu_path(a, "b"), *c = tu_path(b, "c");
   assert_int_equal(mkdir(a, 0700), 0);
   assert_int_equal(mkdir(b, 0700), 0);
   assert_int_equal(mkdir(c, 0700), 0);
-  write_text(root, "cgroup.controllers", "cpuset cpu io memory pids\n");
+  _cleanup_free_ char *rctl = tu_path(root, "cgroup.controllers"), *actl = tu_path(a, "cgroup.subtree_control"),
+                      *bctl = tu_path(b, "cgroup.subtree_control"), *cctl = tu_path(c, "cgroup.subtree_control");
+  assert_int_equal(tu_write_file(rctl, "cpuset cpu io memory pids\n", 0644), 0);
   /* The root's subtree_control is missing (we may not write it): later ones still succeed. */
-  write_text(a, "cgroup.subtree_control", "");
-  write_text(b, "cgroup.subtree_control", "");
-  write_text(c, "cgroup.subtree_control", "");
+  assert_int_equal(tu_write_file(actl, "", 0644), 0);
+  assert_int_equal(tu_write_file(bctl, "", 0644), 0);
+  assert_int_equal(tu_write_file(cctl, "", 0644), 0);
 
   struct cgroup cg = { .mode = CGROUP_MODE_UNIFIED, .path = c };
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(cgroup_enable_controllers(&cg, root, &err), 0);
-  _cleanup_free_ char *sa = read_text(a, "cgroup.subtree_control"), *sb = read_text(b, "cgroup.subtree_control"),
-                      *sc = read_text(c, "cgroup.subtree_control");
+  _cleanup_free_ char *sa = tu_read_file(actl), *sb = tu_read_file(bctl), *sc = tu_read_file(cctl);
   assert_string_equal(sa, "+cpuset +cpu +io +memory +pids");
   assert_string_equal(sb, "+cpuset +cpu +io +memory +pids");
-  /* The container's own cgroup is left alone (processes live there: no internal nodes). */
+  /* The container's own cgroup is left alone (its processes live there: no internal nodes). */
   assert_string_equal(sc, "");
 
   /* The last ancestor failing is the error. */
-  _cleanup_free_ char *bctl = NULL;
-  assert_true(asprintf(&bctl, "%s/cgroup.subtree_control", b) > 0);
   unlink(bctl);
   assert_int_equal(cgroup_enable_controllers(&cg, root, &err), -ENOENT);
   assert_non_null(strstr(wedge_error_message(&err), "failed to write subtree controllers +cpuset +cpu"));
 
   struct cgroup v1 = { .mode = CGROUP_MODE_V1 };
   assert_int_equal(cgroup_enable_controllers(&v1, root, NULL), 0);
-
-  _cleanup_free_ char *actl = NULL, *cctl = NULL, *rc = NULL;
-  assert_true(asprintf(&actl, "%s/cgroup.subtree_control", a) > 0 && asprintf(&cctl, "%s/cgroup.subtree_control", c) > 0
-              && asprintf(&rc, "%s/cgroup.controllers", root) > 0);
-  unlink(actl);
-  unlink(cctl);
-  unlink(rc);
-  rmdir(c);
-  rmdir(b);
-  rmdir(a);
-  rmdir(root);
 }
 
 int
@@ -210,7 +173,7 @@ main(void)
     cmocka_unit_test(test_missing_entries_are_errors),
     cmocka_unit_test(test_load_pid_self),
     cmocka_unit_test(test_read_file_limits),
-    cmocka_unit_test(test_enable_controllers_in_every_ancestor),
+    cmocka_unit_test_setup_teardown(test_enable_controllers_in_every_ancestor, tu_setup_tmpdir, tu_teardown_tmpdir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

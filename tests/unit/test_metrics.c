@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "metrics.h"
 #include "oomwatch.h"
+#include "testutil.h"
 
 #define FIXTURES WEDGE_SOURCE_ROOT "/tests/unit/fixtures"
 
@@ -140,16 +141,10 @@ test_v1_missing_controllers_are_left_out(void **state)
 static void
 test_v1_malformed_file_fails(void **state)
 {
-  (void) state;
-  char dir[] = "/tmp/wedge-metrics-XXXXXX";
-  assert_non_null(mkdtemp(dir));
-  _cleanup_free_ char *sub = NULL, *file = NULL;
-  assert_true(asprintf(&sub, "%s/pids", dir) > 0);
-  assert_true(asprintf(&file, "%s/pids.current", sub) > 0);
+  const char *dir = *state;
+  _cleanup_free_ char *sub = tu_path(dir, "pids"), *file = tu_path(sub, "pids.current");
   assert_int_equal(mkdir(sub, 0700), 0);
-  FILE *f = fopen(file, "we");
-  fputs("many\n", f);
-  fclose(f);
+  assert_int_equal(tu_write_file(file, "many\n", 0644), 0);
   struct cgroup *cg = calloc(1, sizeof(*cg));
   cg->mode = CGROUP_MODE_V1;
   cg->dirs[CGROUP_PIDS] = strdup(sub);
@@ -160,9 +155,6 @@ test_v1_malformed_file_fails(void **state)
   assert_int_equal(err.status, WEDGE_INTERNAL);
   assert_string_equal(wedge_error_message(&err), "pids.current: not a number: many");
   cgroup_free(cg);
-  unlink(file);
-  rmdir(sub);
-  rmdir(dir);
 }
 
 static void
@@ -251,7 +243,7 @@ main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_v1_all_controllers),
     cmocka_unit_test(test_v1_missing_controllers_are_left_out),
-    cmocka_unit_test(test_v1_malformed_file_fails),
+    cmocka_unit_test_setup_teardown(test_v1_malformed_file_fails, tu_setup_tmpdir, tu_teardown_tmpdir),
     cmocka_unit_test(test_v2_unified),
     cmocka_unit_test(test_v2_gone_cgroup_is_not_found),
     cmocka_unit_test(test_pack_names_the_type),

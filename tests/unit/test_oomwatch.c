@@ -13,12 +13,13 @@
 #include "cleanup.h"
 #include "loop.h"
 #include "oomwatch.h"
+#include "testutil.h"
 
 /* A v2 cgroup directory of our own: only memory.events matters to the watch, and inotify
  * reports a write to a plain file as it reports the kernel's modification of memory.events. */
 struct fixture
 {
-  char dir[64];
+  char *dir;
   char *events;
   struct cgroup cg;
   struct loop *loop;
@@ -28,19 +29,17 @@ struct fixture
 static void
 write_events(struct fixture *f, unsigned oom_kill)
 {
-  FILE *fp = fopen(f->events, "we");
-  assert_non_null(fp);
-  fprintf(fp, "low 0\nhigh 0\nmax 3\noom 1\noom_kill %u\noom_group_kill 0\n", oom_kill);
-  fclose(fp);
+  char text[128];
+  snprintf(text, sizeof(text), "low 0\nhigh 0\nmax 3\noom 1\noom_kill %u\noom_group_kill 0\n", oom_kill);
+  assert_int_equal(tu_write_file(f->events, text, 0644), 0);
 }
 
 static int
 setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof(*f));
-  strcpy(f->dir, "/tmp/wedge-oomwatch-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  assert_true(asprintf(&f->events, "%s/memory.events", f->dir) > 0);
+  assert_non_null(f->dir = tu_mkdtemp());
+  assert_non_null(f->events = tu_path(f->dir, "memory.events"));
   f->cg.mode = CGROUP_MODE_UNIFIED;
   f->cg.path = f->dir;
   assert_int_equal(loop_new(&f->loop, NULL), 0);
@@ -53,8 +52,8 @@ teardown(void **state)
 {
   struct fixture *f = *state;
   loop_free(f->loop);
-  unlink(f->events);
-  rmdir(f->dir);
+  tu_rm_rf(f->dir);
+  free(f->dir);
   free(f->events);
   free(f);
   return 0;
