@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+
+#include "cgroup.h"
 #include "cleanup.h"
 #include "events_task.pb-c.h"
 #include "mount.h"
@@ -23,6 +25,9 @@
 #include "spec.h"
 #include "iocopy.h"
 #include "logio.h"
+
+#include "metrics.h"
+#include "oomwatch.h"
 #include "types_task.pb-c.h"
 
 #define TASK_PROCESS_DETAILS_URL "containerd.runc.v1.ProcessDetails"
@@ -65,6 +70,8 @@ struct task_container
   bool shares_pid_ns; /* no private PID namespace: its processes outlive the init */
   uid_t io_uid;       /* Options.io_uid/io_gid: owner of the container's pipe ends; -1: ours */
   gid_t io_gid;
+  struct cgroup *cgroup; /* from the init's pid at Create (Start and Stats retry) */
+  struct oomwatch *oom;  /* from Start of the init on */
 };
 
 struct task_tombstone
@@ -327,6 +334,9 @@ task_claim(struct task_process *tp, pid_t pid, int wait_status)
    * so the container can be deleted. */
   if (tp == &tp->c->init && tp->c->shares_pid_ns)
     (void) oci_kill(&tp->c->rt, tp->c->id, SIGKILL, true, NULL);
+  /* The OOM notification may still be queued behind this exit: TaskOOM goes first. */
+  if (tp == &tp->c->init)
+    oomwatch_check(tp->c->oom);
   proc_set_exited(tp->proc, wait_status);
   task_process_exited(tp);
   return true;
@@ -398,6 +408,8 @@ task_container_free(struct task_container *c)
       free(tp);
     }
   task_process_destroy(&c->init);
+  oomwatch_free(c->oom);
+  cgroup_free(c->cgroup);
   oci_runtime_destroy(&c->rt);
   free(c->id);
   free(c->bundle);
@@ -487,6 +499,51 @@ task_tombstones_forget(struct task_service *ts, const char *id)
       else
         pt = &t->next;
     }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cgroup: Stats and OOM */
+
+/* The runc shim's cgroup of a container: the init's, as the kernel reports it for its pid, read
+ * at Create while the init waits in the runtime for Start (a process that has exited, even a
+ * zombie, reports the root cgroups). */
+static struct cgroup *
+task_cgroup(struct task_container *c, wedge_error_t *err)
+{
+  if (c->cgroup == NULL && c->init.proc->pid > 0 && !c->init.proc->exited)
+    (void) cgroup_load_pid(c->init.proc->pid, &c->cgroup, NULL);
+  if (c->cgroup == NULL)
+    wedge_error_set(err, ENOENT, WEDGE_NOT_FOUND, "cgroup does not exist: not found");
+  return c->cgroup;
+}
+
+static void
+task_on_oom(void *data)
+{
+  struct task_container *c = data;
+  Containerd__Events__TaskOOM ev = CONTAINERD__EVENTS__TASK_OOM__INIT;
+  ev.container_id = c->id;
+  task_publish(c->ts, &ev.base);
+}
+
+/* As the runc shim at Start of the init: on a unified host every root controller is enabled down
+ * to the container's cgroup, and the OOM watch begins. Failures are logged, the container runs. */
+static void
+task_watch_oom(struct task_container *c)
+{
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  if (c->oom)
+    return;
+  if (task_cgroup(c, &err) == NULL)
+    {
+      shimlog(c->ts->log, SHIMLOG_ERROR, "add cg to OOM monitor %s: %s", c->id, wedge_error_message(&err));
+      return;
+    }
+  if (cgroup_enable_controllers(c->cgroup, CGROUP_ROOT, &err) < 0)
+    shimlog(c->ts->log, SHIMLOG_ERROR, "enable controllers %s: %s", c->id, wedge_error_message(&err));
+  wedge_error_clear(&err);
+  if (oomwatch_new(c->ts->loop, c->cgroup, task_on_oom, c, &c->oom, &err) < 0)
+    shimlog(c->ts->log, SHIMLOG_ERROR, "add cg to OOM monitor %s: %s", c->id, wedge_error_message(&err));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -700,6 +757,7 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
     goto fail_unmount;
 
   c->shares_pid_ns = task_shares_pid_ns(c->bundle);
+  (void) task_cgroup(c, NULL);
   c->next = ts->containers;
   ts->containers = c;
   task_tombstones_forget(ts, c->id);
@@ -800,6 +858,7 @@ task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
       ev.container_id = tp->c->id;
       ev.pid = (uint32_t) tp->proc->pid;
       task_publish(ts, &ev.base);
+      task_watch_oom(tp->c);
     }
 
   Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
@@ -1231,6 +1290,35 @@ task_h_checkpoint(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 }
 
 static int
+task_h_stats(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__StatsRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__stats_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_container *c = task_find(ts, req->id, err);
+  if (c == NULL)
+    return task_fail(err, -ENOENT);
+  const struct cgroup *cg = task_cgroup(c, err);
+  if (cg == NULL)
+    return task_fail(err, -ENOENT);
+  _cleanup_free_ uint8_t *data = NULL;
+  size_t len = 0;
+  const char *url = NULL;
+  r = metrics_pack(cg, &data, &len, &url, err);
+  if (r < 0)
+    return task_fail(err, r);
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  any.type_url = (char *) url;
+  any.value.data = data;
+  any.value.len = len;
+  Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+  resp.stats = &any;
+  return task_reply(call, &resp.base);
+}
+
+static int
 task_h_connect(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
   struct task_service *ts = userdata;
@@ -1294,7 +1382,7 @@ static const ttrpc_method_t task_methods[] = {
   { "CloseIO", task_h_close_io },
   { "Update", task_h_update },
   { "Wait", task_h_wait },
-  { "Stats", task_h_unimplemented },
+  { "Stats", task_h_stats },
   { "Connect", task_h_connect },
   { "Shutdown", task_h_shutdown },
 };
