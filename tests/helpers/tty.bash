@@ -10,6 +10,9 @@
 #   tty_wait_screen NAME ERE SECS  waits until a screen line matches ERE
 #   tty_until NAME TEXT ERE SECS   types TEXT again and again until a screen line matches ERE
 #   tty_ctr_status NAME SECS       waits for ctr to exit and prints its exit status
+#   tty_shell_session NAME CODE    drives busybox sh in a 100x30 session: type, read, resize,
+#                                  `(exit CODE)` and Ctrl-D
+#   tty_fd_lines NAME              the fds `ls -l /proc/self/fd` showed, as "FD TARGET" lines
 #
 # ctr runs under `timeout --foreground`: without it timeout puts ctr in a background process
 # group of the terminal, and ctr stops (SIGTTOU) as soon as it switches the terminal to raw mode.
@@ -84,3 +87,27 @@ tty_ctr_status() {
   wait_for "[ -s $(printf '%q' "$f") ]" "${2:-30}" || { tty_screen "$1" >&2; return 1; }
   cat "$f"
 }
+
+# tty_shell_session NAME CODE: in session NAME (started 100x30, running busybox sh): type a
+# command and read its answer, check the size, resize to 120x40 and see it inside, then
+# `(exit CODE)` and Ctrl-D, which ends the shell with status CODE.
+tty_shell_session() {
+  local name=$1 code=$2
+  tty_wait_screen "$name" '^/ # $' 60
+  tty_type "$name" "echo hel''lo-\$((6*7))"
+  tty_wait_screen "$name" '^hello-42$'
+  # ctr sets the size from its own terminal once the process started (HandleConsoleResize).
+  tty_until "$name" 'stty size' '^30 100$'
+  tty_ resize-window -t "$name" -x 120 -y 40
+  tty_until "$name" 'stty size' '^40 120$'
+  tty_type "$name" "(exit $code)"
+  tty_ send-keys -t "$name" C-d
+}
+
+# tty_fd_lines NAME: "FD TARGET" for each line of `ls -l /proc/self/fd` on the screen.
+tty_fd_lines() {
+  tty_screen "$1" | grep -E '^l[-rwx]{9} ' | sed -E 's/.* ([0-9]+)( -> (.*))?$/\1 \3/'
+}
+
+# What a process with a terminal shows (see parity-tty.bats).
+TTY_FDS_EXPECTED=$(printf '%s\n' '0 /dev/pts/0' '1 /dev/pts/0' '2 /dev/pts/0' '3 ')

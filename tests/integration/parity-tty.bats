@@ -37,27 +37,12 @@ short_of() {
   echo "${s%.v2}"
 }
 
-# A shell's session in a terminal of 100x30: type, read the answer, resize to 120x40, then
-# `(exit N)` and Ctrl-D. Prints what the screens showed, for the comparison.
-shell_session() {
-  local name=$1 code=$2
-  tty_wait_screen "$name" '^/ # $' 60
-  tty_type "$name" "echo hel''lo-\$((6*7))"
-  tty_wait_screen "$name" '^hello-42$'
-  # ctr sets the size from its own terminal once the process started (HandleConsoleResize).
-  tty_until "$name" 'stty size' '^30 100$'
-  tty_ resize-window -t "$name" -x 120 -y 40
-  tty_until "$name" 'stty size' '^40 120$'
-  tty_type "$name" "(exit $code)"
-  tty_ send-keys -t "$name" C-d
-}
-
 @test "run -t: typed commands, the screen, resize, Ctrl-D ends the shell with its status" {
   local rt short
   for rt in $RUNC_RT $WEDGE_RT; do
     short=$(short_of "$rt")
     tty_ctr "run-$short" 100 30 run -t --rm --runtime "$rt" "$CTRD_IMAGE" "tty-$short" sh
-    shell_session "run-$short" 3
+    tty_shell_session "run-$short" 3
     run tty_ctr_status "run-$short" 30
     echo "$short: ctr exit status $output"
     [ "$output" = 3 ]
@@ -77,7 +62,7 @@ shell_session() {
     before=$(ls "/proc/$shim/fd" | sort -n | tr '\n' ' ')
 
     tty_ctr "exec-$short" 100 30 task exec -t --exec-id sh1 "$id" sh
-    shell_session "exec-$short" 4
+    tty_shell_session "exec-$short" 4
     run tty_ctr_status "exec-$short" 30
     echo "$short: ctr exit status $output"
     [ "$output" = 4 ]
@@ -98,24 +83,20 @@ shell_session() {
   done
 }
 
-# `ls -l /proc/self/fd` as the process itself (not from a shell, whose own fds it would inherit:
-# busybox ash keeps its terminal at fd 10). Expected: 0, 1 and 2 on the pty slave the runtime
-# made (/dev/pts/0: each container has its own devpts, and this is its only pty), and 3, the
-# directory ls opened to list /proc/self/fd, already closed when ls reads the links (so no
-# target). Nothing of the shim or the runtime reaches the process.
-fd_lines() {
-  tty_screen "$1" | grep -E '^l[-rwx]{9} ' | sed -E 's/.* ([0-9]+)( -> (.*))?$/\1 \3/'
-}
-
+# What `ls -l /proc/self/fd`, run as the process itself, must show (tty_fd_lines): 0, 1 and 2 on
+# the pty slave the runtime made (/dev/pts/0: each container has its own devpts, and this is its
+# only pty), and 3, the directory ls opened to list /proc/self/fd, already closed when ls reads
+# the links (so no target). Not from a shell, whose own fds ls would inherit: busybox ash keeps
+# its terminal at fd 10. Nothing of the shim or the runtime reaches the process.
 @test "a tty process has only its terminal as fds 0, 1, 2 (run -t and exec -t)" {
   local rt short expected
-  expected=$(printf '%s\n' '0 /dev/pts/0' '1 /dev/pts/0' '2 /dev/pts/0' '3 ')
+  expected=$TTY_FDS_EXPECTED
   for rt in $RUNC_RT $WEDGE_RT; do
     short=$(short_of "$rt")
     tty_ctr "fd-run-$short" 120 30 run -t --rm --runtime "$rt" "$CTRD_IMAGE" "fd-$short" ls -l /proc/self/fd
     run tty_ctr_status "fd-run-$short" 60
     [ "$output" = 0 ]
-    run fd_lines "fd-run-$short"
+    run tty_fd_lines "fd-run-$short"
     echo "$short run -t:"$'\n'"$output"
     [ "$output" = "$expected" ]
 
@@ -124,7 +105,7 @@ fd_lines() {
     tty_ctr "fd-exec-$short" 120 30 task exec -t --exec-id ls1 "fdx-$short" ls -l /proc/self/fd
     run tty_ctr_status "fd-exec-$short" 60
     [ "$output" = 0 ]
-    run fd_lines "fd-exec-$short"
+    run tty_fd_lines "fd-exec-$short"
     echo "$short exec -t:"$'\n'"$output"
     [ "$output" = "$expected" ]
 

@@ -256,6 +256,9 @@ test_unknown_id_is_not_found(void **state)
   Containerd__Task__V2__PidsRequest p = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
   p.id = "nope";
   assert_error(f, "Pids", &p.base, WEDGE_NOT_FOUND, "container not created: not found");
+  Containerd__Task__V2__ResizePtyRequest rz = CONTAINERD__TASK__V2__RESIZE_PTY_REQUEST__INIT;
+  rz.id = "nope";
+  assert_error(f, "ResizePty", &rz.base, WEDGE_NOT_FOUND, "container not created: not found");
 }
 
 static void
@@ -384,6 +387,18 @@ test_lifecycle(void **state)
   /* An exec that never started cannot be signalled. */
   k.exec_id = "e1";
   assert_error(f, "Kill", &k.base, WEDGE_FAILED_PRECONDITION, "process not created: failed precondition");
+  /* ResizePty: an unknown exec is NotFound as everywhere; a process without a terminal ignores
+   * it, as with the runc shim. */
+  Containerd__Task__V2__ResizePtyRequest rz = CONTAINERD__TASK__V2__RESIZE_PTY_REQUEST__INIT;
+  rz.id = "c1";
+  rz.exec_id = "e2";
+  rz.width = 80;
+  rz.height = 24;
+  assert_error(f, "ResizePty", &rz.base, WEDGE_NOT_FOUND, "process does not exist e2: not found");
+  rz.exec_id = "e1";
+  assert_int_equal(call(f, "ResizePty", &rz.base, NULL, NULL, NULL, 0, NULL), 0);
+  rz.exec_id = "";
+  assert_int_equal(call(f, "ResizePty", &rz.base, NULL, NULL, NULL, 0, NULL), 0);
   st = state_of(f, "c1", "e1");
   assert_int_equal(st->status, CONTAINERD__V1__TYPES__STATUS__CREATED);
   assert_string_equal(st->exec_id, "e1");
