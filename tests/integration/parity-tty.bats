@@ -129,3 +129,27 @@ short_of() {
     tty_wait_screen "last-$short" '^3000$' 5
   done
 }
+
+@test "run -d -t, then task attach: the shell is still there and answers" {
+  local rt short id
+  for rt in $RUNC_RT $WEDGE_RT; do
+    short=$(short_of "$rt")
+    id=att-$short
+    # ctr exits at once; the shim's own writer keeps the shell's stdin open meanwhile.
+    tty_ctr "det-$short" 100 30 run -d -t --runtime "$rt" "$CTRD_IMAGE" "$id" sh
+    run tty_ctr_status "det-$short" 60
+    [ "$output" = 0 ]
+    [ "$(task_status "$id")" = RUNNING ]
+
+    tty_ctr "att-$short" 100 30 task attach "$id"
+    tty_until "att-$short" "echo att''ached-\$((1+1))" '^attached-2$'
+    tty_type "att-$short" 'exit 6'
+    run tty_ctr_status "att-$short" 30
+    echo "$short: attach exit status $output"
+    [ "$output" = 6 ]
+    # ctr 1.6's attach deletes the task when it ends.
+    [ -z "$(ctr_ task ls -q)" ]
+    run_timeout 30 ctr_ container rm "$id"
+    [ "$status" -eq 0 ]
+  done
+}
