@@ -9,12 +9,14 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <glob.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "cleanup.h"
@@ -553,6 +555,50 @@ test_create_failure(void **state)
   assert_string_equal(f->topics, "");
 }
 
+/* runc and crun send the pty master before create exits; a runtime that does not fails Create
+ * after CONSOLE_RECEIVE_TIMEOUT_MS instead of hanging it, and the container is deleted. */
+static void
+test_terminal_without_master(void **state)
+{
+  fixture_t *f = *state;
+  _cleanup_free_ char *out = tu_path(f->dir, "tty-stdout");
+  assert_int_equal(mkfifo(out, 0600), 0);
+  unsetenv("XDG_RUNTIME_DIR");
+  setenv("TMPDIR", f->dir, 1);
+  Containerd__Runc__V1__Options o = CONTAINERD__RUNC__V1__OPTIONS__INIT;
+  o.binary_name = f->runtime;
+  uint8_t buf[512];
+  size_t len = containerd__runc__v1__options__pack(&o, buf);
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  any.type_url = "containerd.runc.v1.Options";
+  any.value.data = buf;
+  any.value.len = len;
+  Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+  req.id = "tty";
+  req.bundle = f->bundle;
+  req.options = &any;
+  req.terminal = true;
+  req.stdout = out;
+  char msg[512];
+  enum wedge_status st;
+  assert_int_equal(call(f, "Create", &req.base, NULL, NULL, msg, sizeof(msg), &st), -EREMOTEIO);
+  unsetenv("TMPDIR");
+  assert_string_equal(msg, "failed to retrieve console master: console socket: the runtime did not connect within "
+                           "2000 ms");
+  assert_int_equal(st, WEDGE_DEADLINE_EXCEEDED);
+  assert_int_equal(task_service_count(f->ts), 0);
+  assert_string_equal(f->topics, "");
+  _cleanup_free_ char *calls = tu_path(f->dir, "calls");
+  _cleanup_free_ char *text = tu_read_file(calls);
+  assert_non_null(text);
+  assert_string_equal(text, "create\ndelete\n");
+  /* The console socket's directory is gone. */
+  char pattern[512];
+  snprintf(pattern, sizeof(pattern), "%s/wedge-pty.*", f->dir);
+  glob_t g;
+  assert_int_equal(glob(pattern, 0, NULL, &g), GLOB_NOMATCH);
+}
+
 static void
 test_unknown_options_type_is_ignored(void **state)
 {
@@ -644,6 +690,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_connect_never_fails_and_v3, setup, teardown),
     cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
     cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_terminal_without_master, setup, teardown),
     cmocka_unit_test_setup_teardown(test_exit_waits_for_output, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unknown_options_type_is_ignored, setup, teardown),
   };
