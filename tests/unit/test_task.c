@@ -291,17 +291,24 @@ test_connect_never_fails_and_v3(void **state)
   protobuf_c_message_free_unpacked(c.resp, NULL);
 }
 
-static void
-create_with_stdout(fixture_t *f, const char *id, const char *stdout_path, uint32_t *ret_pid)
+/* Create's options: the stand-in runtime as BinaryName, packed into `buf` (512 bytes). */
+static Google__Protobuf__Any
+runtime_options(fixture_t *f, uint8_t *buf)
 {
   Containerd__Runc__V1__Options o = CONTAINERD__RUNC__V1__OPTIONS__INIT;
   o.binary_name = f->runtime;
-  uint8_t buf[512];
-  size_t len = containerd__runc__v1__options__pack(&o, buf);
   Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
   any.type_url = "containerd.runc.v1.Options";
+  any.value.len = containerd__runc__v1__options__pack(&o, buf);
   any.value.data = buf;
-  any.value.len = len;
+  return any;
+}
+
+static void
+create_with_stdout(fixture_t *f, const char *id, const char *stdout_path, uint32_t *ret_pid)
+{
+  uint8_t buf[512];
+  Google__Protobuf__Any any = runtime_options(f, buf);
   Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
   req.id = (char *) id;
   req.bundle = f->bundle;
@@ -535,14 +542,8 @@ test_create_failure(void **state)
   fixture_t *f = *state;
   _cleanup_free_ char *flag = tu_path(f->dir, "fail-create");
   assert_int_equal(tu_write_file(flag, "", 0600), 0);
-  Containerd__Runc__V1__Options o = CONTAINERD__RUNC__V1__OPTIONS__INIT;
-  o.binary_name = f->runtime;
   uint8_t buf[512];
-  size_t len = containerd__runc__v1__options__pack(&o, buf);
-  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
-  any.type_url = "containerd.runc.v1.Options";
-  any.value.data = buf;
-  any.value.len = len;
+  Google__Protobuf__Any any = runtime_options(f, buf);
   Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
   req.id = "bad";
   req.bundle = f->bundle;
@@ -565,14 +566,8 @@ test_terminal_without_master(void **state)
   assert_int_equal(mkfifo(out, 0600), 0);
   unsetenv("XDG_RUNTIME_DIR");
   setenv("TMPDIR", f->dir, 1);
-  Containerd__Runc__V1__Options o = CONTAINERD__RUNC__V1__OPTIONS__INIT;
-  o.binary_name = f->runtime;
   uint8_t buf[512];
-  size_t len = containerd__runc__v1__options__pack(&o, buf);
-  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
-  any.type_url = "containerd.runc.v1.Options";
-  any.value.data = buf;
-  any.value.len = len;
+  Google__Protobuf__Any any = runtime_options(f, buf);
   Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
   req.id = "tty";
   req.bundle = f->bundle;
