@@ -10,8 +10,8 @@
 #   tty_wait_screen NAME ERE SECS  waits until a screen line matches ERE
 #   tty_until NAME TEXT ERE SECS   types TEXT again and again until a screen line matches ERE
 #   tty_ctr_status NAME SECS       waits for ctr to exit and prints its exit status
-#   tty_shell_session NAME CODE    drives busybox sh in a 100x30 session: type, read, resize,
-#                                  `(exit CODE)` and Ctrl-D
+#   tty_shell_session NAME CODE    drives busybox sh in a 100x30 session: type, read, Ctrl-C,
+#                                  resize, `(exit CODE)` and Ctrl-D
 #   tty_fd_lines NAME              the fds `ls -l /proc/self/fd` showed, as "FD TARGET" lines
 #
 # ctr runs under `timeout --foreground`: without it timeout puts ctr in a background process
@@ -89,19 +89,37 @@ tty_ctr_status() {
 }
 
 # tty_shell_session NAME CODE: in session NAME (started 100x30, running busybox sh): type a
-# command and read its answer, check the size, resize to 120x40 and see it inside, then
+# command and read its answer, interrupt a job with Ctrl-C, check the size, resize to 120x40 and see it inside, then
 # `(exit CODE)` and Ctrl-D, which ends the shell with status CODE.
 tty_shell_session() {
   local name=$1 code=$2
   tty_wait_screen "$name" '^/ # $' 60
   tty_type "$name" "echo hel''lo-\$((6*7))"
   tty_wait_screen "$name" '^hello-42$'
+  # Ctrl-C reaches the foreground job through the terminal (SIGINT from the line discipline):
+  # the shell answers again long before sleep would end. Sent once "sleeping" shows, when the
+  # shell's line editor has given the terminal back (its termios change may flush pending input).
+  tty_type "$name" "echo sle''eping; sleep 300"
+  tty_wait_screen "$name" '^sleeping$'
+  tty_ send-keys -t "$name" C-c
+  tty_until "$name" "echo in''t-ok" '^int-ok$'
   # ctr sets the size from its own terminal once the process started (HandleConsoleResize).
   tty_until "$name" 'stty size' '^30 100$'
   tty_ resize-window -t "$name" -x 120 -y 40
   tty_until "$name" 'stty size' '^40 120$'
   tty_type "$name" "(exit $code)"
-  tty_ send-keys -t "$name" C-d
+  tty_eof "$name"
+}
+
+# tty_eof NAME: Ctrl-D until ctr has exited (a Ctrl-D that arrives while the shell's line editor
+# switches the terminal's mode may be discarded with the pending input; a later one is not).
+tty_eof() {
+  local f=$WEDGE_TEST_DIR/tty-$1.status deadline=$((SECONDS + 30))
+  while [ $SECONDS -lt "$deadline" ]; do
+    tty_ send-keys -t "$1" C-d
+    wait_for "[ -s $(printf '%q' "$f") ]" 2 2>/dev/null && return 0
+  done
+  return 0
 }
 
 # tty_fd_lines NAME: "FD TARGET" for each line of `ls -l /proc/self/fd` on the screen.
