@@ -63,7 +63,7 @@ struct iocopy
   bool terminal;
   struct console_socket *console_socket; /* until the master arrived */
   int console;                           /* the pty master; -1 before it arrived and once closed */
-  bool exited;                           /* the process exited: the master's output ends at EAGAIN */
+  bool ending;                           /* exited or hung up: the master's output ends once empty */
 };
 
 static int64_t now_ms(void);
@@ -144,12 +144,6 @@ io_fifo_unread(struct iocopy *io)
   return total;
 }
 
-/* "Done" means the client has the output, not only its FIFO: containerd 1.6.20's client closes
- * its FIFOs (task.Delete: io.Close() before io.Wait()) as soon as it has the exit status, and
- * whatever it had not read by then is lost. The runc shim's timing mostly hides that race; an
- * exit reported the instant the last byte entered the FIFO lost up to a FIFO's worth (64 KiB)
- * under load. So once the copying is over, done waits, polling without blocking the loop, until
- * the FIFOs are empty, or IOCOPY_FLUSH_TIMEOUT_MS for a client that stopped reading. */
 static void stream_finish(struct iocopy_stream *st);
 
 /* The terminal is torn down once its output is over: stdin stops and the last master fd goes. */
@@ -160,6 +154,12 @@ io_terminal_close(struct iocopy *io)
   close_fd(&io->console);
 }
 
+/* "Done" means the client has the output, not only its FIFO: containerd 1.6.20's client closes
+ * its FIFOs (task.Delete: io.Close() before io.Wait()) as soon as it has the exit status, and
+ * whatever it had not read by then is lost. The runc shim's timing mostly hides that race; an
+ * exit reported the instant the last byte entered the FIFO lost up to a FIFO's worth (64 KiB)
+ * under load. So once the copying is over, done waits, polling without blocking the loop, until
+ * the FIFOs are empty, or IOCOPY_FLUSH_TIMEOUT_MS for a client that stopped reading. */
 static void
 io_check_done(struct iocopy *io)
 {
@@ -213,7 +213,7 @@ stream_finish(struct iocopy_stream *st)
   if (st->kind == IOCOPY_STDIN && io->terminal && io->console >= 0 && !io->done)
     {
       struct iocopy_stream *out = &io->streams[IOCOPY_STDOUT];
-      io->exited = true;
+      io->ending = true;
       stream_pump(out, false);
       stream_finish(out);
     }
@@ -299,7 +299,7 @@ stream_pump(struct iocopy_stream *st, bool src_hup)
       /* After the exit, an empty master means the output is over even when another process
        * still holds the slave (the runc shim ends its console copy at exit the same way). A
        * master whose slave is closed answers EIO once empty, which ends it below. */
-      if (n < 0 && errno == EAGAIN && st->tty_src && st->io->exited)
+      if (n < 0 && errno == EAGAIN && st->tty_src && st->io->ending)
         return stream_finish(st);
       if (n < 0 && errno == EAGAIN)
         return stream_wait_for(st, false);
@@ -554,7 +554,7 @@ iocopy_resize(struct iocopy *io, unsigned width, unsigned height, wedge_error_t 
 void
 iocopy_process_exited(struct iocopy *io)
 {
-  io->exited = true;
+  io->ending = true;
   struct iocopy_stream *out = &io->streams[IOCOPY_STDOUT];
   if (io->terminal && out->active)
     stream_pump(out, false);
