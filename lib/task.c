@@ -317,7 +317,10 @@ static void
 task_process_exited(struct task_process *tp)
 {
   if (tp->io)
-    iocopy_on_done(tp->io, task_io_drained, tp);
+    {
+      iocopy_process_exited(tp->io);
+      iocopy_on_done(tp->io, task_io_drained, tp);
+    }
   else
     task_report_exit(tp);
 }
@@ -549,20 +552,18 @@ task_watch_oom(struct task_container *c)
 /* ------------------------------------------------------------------------------------------ */
 /* Create */
 
-/* Terminals (console socket, pty copying) are not there yet; refuse plainly instead of starting
- * a process whose stdio nobody copies. A log URI in stdout (logio.h) selects a file or a logging
- * binary instead of FIFOs; the binary gets no stdin, as in the runc shim. */
+/* A log URI in stdout (logio.h) selects a file or a logging binary instead of FIFOs; the binary
+ * gets no stdin, as in the runc shim. A terminal (iocopy.h terminal mode) is copied to FIFOs. */
 static int
 task_io_open(struct task_service *ts, struct task_process *tp, struct iocopy **ret, wedge_error_t *err)
 {
-  if (tp->terminal)
-    return wedge_error_set(err, ENOTSUP, WEDGE_UNIMPLEMENTED, "terminal: not implemented yet");
   struct iocopy_config cfg = {
     .stdin_path = tp->stdin_path,
     .stdout_path = tp->stdout_path,
     .stderr_path = tp->stderr_path,
     .uid = tp->c->io_uid,
     .gid = tp->c->io_gid,
+    .terminal = tp->terminal,
   };
   struct logio_uri uri = { 0 };
   int r = logio_uri_parse(tp->stdout_path ? tp->stdout_path : "", &uri, err);
@@ -718,6 +719,13 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
       return r;
     }
 
+  /* The master would arrive with the restore, at Start: not handled yet. */
+  if (req->terminal && req->checkpoint && req->checkpoint[0])
+    {
+      task_container_free(c);
+      return wedge_error_set(err, ENOTSUP, WEDGE_UNIMPLEMENTED, "terminal with a checkpoint: not implemented yet");
+    }
+
   r = task_mount_rootfs(req, rootfs, err);
   if (r < 0)
     {
@@ -737,6 +745,7 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
     .no_pivot = opts && opts->no_pivot_root,
     .no_new_keyring = opts && opts->no_new_keyring,
     .stdio = logio_runtime_stdio(c->init.log, iocopy_runtime_stdio(c->init.io)),
+    .console_socket = iocopy_console_socket(c->init.io),
     .checkpoint = req->checkpoint && req->checkpoint[0] ? req->checkpoint : NULL,
     .criu_work_path = opts && opts->criu_work_path && opts->criu_work_path[0] ? opts->criu_work_path : NULL,
   };
@@ -755,6 +764,12 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
     }
   if (r < 0)
     goto fail_unmount;
+  if (c->init.terminal && (r = iocopy_receive_terminal(c->init.io, err)) < 0)
+    {
+      (void) oci_delete(&c->rt, c->id, true, NULL);
+      wedge_error_prefix(err, "failed to retrieve console master");
+      goto fail_unmount;
+    }
 
   c->shares_pid_ns = task_shares_pid_ns(c->bundle);
   (void) task_cgroup(c, NULL);
@@ -830,10 +845,18 @@ task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
       if (r < 0)
         return task_fail(err, r);
       tp->proc->stdio = logio_runtime_stdio(tp->log, iocopy_runtime_stdio(tp->io));
+      if (tp->terminal && (tp->proc->console_socket = strdup(iocopy_console_socket(tp->io))) == NULL)
+        return task_oom(err);
     }
 
   tp->starting = true;
   r = proc_start(tp->proc, err);
+  if (r >= 0 && is_exec && tp->terminal && (r = iocopy_receive_terminal(tp->io, err)) < 0)
+    {
+      /* Nobody would ever copy its terminal. */
+      (void) kill(tp->proc->pid, SIGKILL);
+      wedge_error_prefix(err, "failed to retrieve console master");
+    }
   tp->starting = false;
   if (tp->io)
     iocopy_close_runtime_ends(tp->io);
@@ -1348,13 +1371,6 @@ task_h_shutdown(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 }
 
 static int
-task_h_unimplemented(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
-{
-  (void) userdata;
-  return wedge_error_set(err, ENOSYS, WEDGE_UNIMPLEMENTED, "%s: not implemented yet", ttrpc_call_method(call));
-}
-
-static int
 task_h_resize_pty(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
   struct task_service *ts = userdata;
@@ -1362,9 +1378,15 @@ task_h_resize_pty(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   int r = task_unpack(call, &containerd__task__v2__resize_pty_request__descriptor, &req, err);
   if (r < 0)
     return r;
-  if (task_find_process(ts, req->id, req->exec_id, err) == NULL)
+  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
+  if (tp == NULL)
     return task_fail(err, -ENOENT);
-  return task_h_unimplemented(call, userdata, err);
+  r = proc_resize(tp->proc, req->width, req->height, err);
+  if (r >= 0 && tp->io)
+    r = iocopy_resize(tp->io, req->width, req->height, err);
+  if (r < 0)
+    return task_fail(err, r);
+  return task_reply(call, NULL);
 }
 
 static const ttrpc_method_t task_methods[] = {

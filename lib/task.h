@@ -12,10 +12,14 @@
  * "id <exec>: already exists"; Create/Start/... runtime failures carry the runtime's message
  * ("OCI runtime create failed: ..."). NotFound, AlreadyExists, FailedPrecondition and
  * InvalidArgument messages end in containerd's class text as errdefs.ToGRPC leaves them.
- * ResizePty answers Unimplemented "not implemented yet". Checkpoint: checkpoint.h. Stats answers
- * the cgroup metrics (metrics.h) of the init's cgroup, NotFound "cgroup does not exist" without
- * one; TaskOOM is published from Start of the init on (oomwatch.h), and checked once more at its
- * exit.
+ * Checkpoint: checkpoint.h. Stats answers the cgroup metrics (metrics.h) of the init's cgroup,
+ * NotFound "cgroup does not exist" without one; TaskOOM is published from Start of the init on
+ * (oomwatch.h), and checked once more at its exit.
+ *
+ * Terminals (Create/Exec with terminal): the runtime gets a console socket and the stdio is the
+ * pty it sends back (iocopy.h terminal mode); ResizePty sets its window size (a process without a
+ * terminal ignores it, as with the runc shim); CloseIO drops the shim's stdin writer as without
+ * one. A terminal with a checkpoint is refused (Unimplemented).
  *
  * Exits: the daemon's reaper hands every reaped pid to task_service_reap(). The process is marked
  * exited (proc_set_exited), and once its stdio is drained TaskExit is published and every
