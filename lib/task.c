@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "events_task.pb-c.h"
+#include "exitstore.h"
 #include "mount.h"
 #include "oci.h"
 #include "process.h"
@@ -226,6 +227,33 @@ task_publish(struct task_service *ts, const ProtobufCMessage *event)
     shimlog(ts->log, SHIMLOG_ERROR, "publish %s: %s", event->descriptor->name, wedge_error_message(&err));
 }
 
+/* The exit goes to disk first (exitstore.h), so it survives containerd being away and the
+ * shim being killed; the publisher removes the record once containerd took the event. */
+static void
+task_publish_exit(struct task_process *tp, const Containerd__Events__TaskExit *ev)
+{
+  struct task_container *c = tp->c;
+  char *exec_id = tp == &c->init ? (char *) "" : tp->proc->id;
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  _cleanup_free_ char *record = exitstore_path(c->bundle, exec_id);
+  struct exitstore_exit e = {
+    .container_id = ev->container_id,
+    .exec_id = exec_id,
+    .pid = ev->pid,
+    .exit_status = ev->exit_status,
+    .exited_at = { ev->exited_at->seconds, ev->exited_at->nanos },
+  };
+  if (record && exitstore_write(record, &e, &err) < 0)
+    {
+      shimlog(c->ts->log, SHIMLOG_WARN, "%s", wedge_error_message(&err));
+      wedge_error_clear(&err);
+      free(record);
+      record = NULL;
+    }
+  if (events_publish_durable(c->ts->events, &ev->base, record, &err) < 0)
+    shimlog(c->ts->log, SHIMLOG_ERROR, "publish %s: %s", ev->base.descriptor->name, wedge_error_message(&err));
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Exits and waiters */
 
@@ -269,8 +297,23 @@ task_waiter_cancel(ttrpc_call_t *call, void *userdata)
       }
 }
 
+/* An exec whose TaskExit is still to come: running, or exited with its output still draining. */
+static bool
+task_execs_pending(const struct task_container *c)
+{
+  for (const struct task_process *tp = c->execs; tp; tp = tp->next)
+    if (!tp->exit_reported && tp->proc
+        && (tp->proc->exited || tp->proc->state == PROC_RUNNING || tp->proc->state == PROC_PAUSED
+            || tp->proc->state == PROC_PAUSING))
+      return true;
+  return false;
+}
+
+/* `force`: Delete is answering, nothing will be reported later. Otherwise the init's TaskExit
+ * waits for its execs' (containerd 2.0's runc shim holds init exits the same way; 1.6 lets the
+ * init's overtake them, and a client that stops listening at the init's exit loses the execs'). */
 static void
-task_report_exit(struct task_process *tp)
+task_report_exit_as(struct task_process *tp, bool force)
 {
   if (tp->exit_reported || !tp->proc->exited)
     return;
@@ -281,6 +324,13 @@ task_report_exit(struct task_process *tp)
     }
   struct task_container *c = tp->c;
   struct proc *p = tp->proc;
+  if (tp == &c->init && task_execs_pending(c))
+    {
+      if (!force)
+        return;
+      for (struct task_process *e = c->execs; e; e = e->next)
+        task_report_exit_as(e, true);
+    }
   Google__Protobuf__Timestamp at;
   task_timestamp(&at, true, &p->exited_at);
   Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
@@ -290,8 +340,16 @@ task_report_exit(struct task_process *tp)
   ev.exit_status = (uint32_t) p->exit_status;
   ev.exited_at = &at;
   tp->exit_reported = true;
-  task_publish(c->ts, &ev.base);
+  task_publish_exit(tp, &ev);
   task_release_waiters(tp);
+  if (tp != &c->init && c->init.proc && c->init.proc->exited && !c->init.exit_reported && !task_execs_pending(c))
+    task_report_exit_as(&c->init, false);
+}
+
+static void
+task_report_exit(struct task_process *tp)
+{
+  task_report_exit_as(tp, false);
 }
 
 static void
@@ -926,7 +984,7 @@ task_h_delete(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   if (r < 0)
     return task_fail(err, r);
   /* Delete waited for the output (bounded): whatever was not drained by now never will be. */
-  task_report_exit(tp);
+  task_report_exit_as(tp, true);
 
   uint32_t pid = (uint32_t) p->pid, status = (uint32_t) p->exit_status;
   bool exited = p->exited;
