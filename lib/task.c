@@ -25,6 +25,8 @@
 #include "types_task.pb-c.h"
 
 #define TASK_PROCESS_DETAILS_URL "containerd.runc.v1.ProcessDetails"
+/* How long an init's TaskExit waits for the TaskExit of its execs (their output draining). */
+#define TASK_EXIT_HOLD_MS 3000
 
 struct task_container;
 
@@ -61,6 +63,7 @@ struct task_container
   struct task_process init;
   struct task_process *execs;
   bool shares_pid_ns; /* no private PID namespace: its processes outlive the init */
+  struct loop_source *exit_hold; /* the init's TaskExit waits for its execs' until this fires */
   uid_t io_uid;       /* Options.io_uid/io_gid: owner of the container's pipe ends; -1: ours */
   gid_t io_gid;
 };
@@ -309,7 +312,21 @@ task_execs_pending(const struct task_container *c)
   return false;
 }
 
-/* `force`: Delete is answering, nothing will be reported later. Otherwise the init's TaskExit
+static void task_report_exit_as(struct task_process *tp, bool force);
+
+/* An exec whose output nobody reads never finishes draining: its exit, and so the init's, go
+ * out anyway. */
+static int
+task_on_exit_hold(struct loop_source *s, uint64_t now_usec, void *data)
+{
+  (void) s;
+  (void) now_usec;
+  struct task_container *c = data;
+  task_report_exit_as(&c->init, true);
+  return 0;
+}
+
+/* `force`: Delete is answering or the hold is over, nothing will be reported later. Otherwise the init's TaskExit
  * waits for its execs' (containerd 2.0's runc shim holds init exits the same way; 1.6 lets the
  * init's overtake them, and a client that stops listening at the init's exit loses the execs'). */
 static void
@@ -326,10 +343,19 @@ task_report_exit_as(struct task_process *tp, bool force)
   struct proc *p = tp->proc;
   if (tp == &c->init && task_execs_pending(c))
     {
-      if (!force)
+      if (!force && c->exit_hold)
+        return;
+      if (!force && loop_add_timer(c->ts->loop, (uint64_t) TASK_EXIT_HOLD_MS * 1000, task_on_exit_hold, c,
+                                   &c->exit_hold, NULL)
+                        == 0)
         return;
       for (struct task_process *e = c->execs; e; e = e->next)
         task_report_exit_as(e, true);
+    }
+  if (tp == &c->init)
+    {
+      loop_source_free(c->exit_hold);
+      c->exit_hold = NULL;
     }
   Google__Protobuf__Timestamp at;
   task_timestamp(&at, true, &p->exited_at);
@@ -449,6 +475,7 @@ task_container_free(struct task_container *c)
       free(tp);
     }
   task_process_destroy(&c->init);
+  loop_source_free(c->exit_hold);
   oci_runtime_destroy(&c->rt);
   free(c->id);
   free(c->bundle);

@@ -27,7 +27,7 @@ task_bundle() {
 shim_pid_of() {
   local p
   for p in $(containerd_shim_pids); do
-    if tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | grep -qxF containerd-shim-wedge-v2 \
+    if tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | head -n 1 | grep -q '/containerd-shim-wedge-v2$' \
         && awk -v RS='\0' -v id="$1" 'prev == "-id" && $0 == id { found = 1 } { prev = $0 } END { exit !found }' \
           "/proc/$p/cmdline"; then
       echo "$p"
@@ -130,16 +130,17 @@ events_stop() {
   events_start "$ev"
   run_timeout 60 ctr_ run -d --runtime "$WEDGE_RT" "$CTRD_IMAGE" order sleep 1000
   [ "$status" -eq 0 ]
-  # The exec writes more than a pipe holds and nobody reads it (-d): its exit waits for its
-  # output (bounded), which lets the init's exit, drained at once, overtake it unless held.
-  run_timeout 30 ctr_ task exec -d --exec-id e1 order sh -c 'yes | head -c 1000000; sleep 1000'
-  [ "$status" -eq 0 ]
+  # The exec writes without end to a reader (ctr): when the kernel kills it with its init, its
+  # output still has to drain, the init's has not; unless held, the init's exit goes first.
+  ctr_ task exec --exec-id e1 order yes > /dev/null 2>&1 &
+  local exec_ctr=$!
   wait_for 'grep -q "/tasks/exec-started" "$ev"' 30
   run_timeout 30 ctr_ task kill -s SIGKILL order
   [ "$status" -eq 0 ]
   wait_for 'grep "/tasks/exit" "$ev" | grep -q "\"id\":\"order\""' 30
   wait_for 'grep "/tasks/exit" "$ev" | grep -q "\"id\":\"e1\""' 30
   events_stop
+  wait "$exec_ctr" || true
   cat "$ev"
   exec_line=$(grep -n '/tasks/exit' "$ev" | grep '"id":"e1"' | cut -d: -f1)
   init_line=$(grep -n '/tasks/exit' "$ev" | grep '"id":"order"' | cut -d: -f1)
@@ -152,4 +153,28 @@ events_stop() {
   run_timeout 30 ctr_ task delete order
   [[ "$output" == *"task order exit with non-zero exit code 137"* ]]
   ctr_ container rm order
+}
+
+@test "an exit recorded while containerd was away survives the shim's death: delete reports it, not 137" {
+  run_timeout 60 ctr_ run -d --runtime "$WEDGE_RT" "$CTRD_IMAGE" lost sh -c 'trap "exit 9" TERM; while :; do sleep 0.2; done'
+  [ "$status" -eq 0 ]
+  wait_for '[ "$(task_status lost)" = RUNNING ]' 30
+  local pid shim bundle offset
+  pid=$(task_pid lost)
+  shim=$(shim_pid_of lost)
+  bundle=$(task_bundle lost)
+  [ -n "$pid" ] && [ -n "$shim" ]
+
+  containerd_kill
+  kill -TERM "$pid"
+  wait_for '[ -e "$bundle/wedge-exit.json" ]' 30
+  kill -KILL "$shim"
+  wait_for '! pid_alive "$shim"' 30
+
+  offset=$(stat -c %s "$CTRD_DIR/containerd.log")
+  containerd_restart
+  # containerd finds the shim gone, runs `delete`, and publishes the TaskExit from its answer.
+  wait_for 'tail -c "+$((offset + 1))" "$CTRD_DIR/containerd.log" | grep -q "reporting the recorded exit status 9 of pid $pid"' 30
+  wait_for '[ -z "$(task_status lost)" ]' 30
+  ctr_ container rm lost
 }
