@@ -15,6 +15,11 @@ teardown_file() {
   shim_suite_teardown_file
 }
 
+setup() {
+  # A restart in an earlier test changed containerd's pid.
+  containerd_refresh_pid
+}
+
 task_pid() {
   ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $2 }'
 }
@@ -147,9 +152,21 @@ events_stop() {
   [ "$exec_line" -lt "$init_line" ]
 
   run_timeout 30 ctr_ task exec --exec-id e2 order echo never
-  echo "$output"
-  [ "$status" -ne 0 ]
-  [[ "$output" == *"cannot exec in a stopped state"* ]]
+  local wedge_out=$output wedge_rc=$status
+  # The same refusal from containerd's own shim, word for word.
+  run_timeout 60 ctr_ run -d --runtime "$RUNC_RT" "$CTRD_IMAGE" order-runc sleep 1000
+  [ "$status" -eq 0 ]
+  run_timeout 30 ctr_ task kill -s SIGKILL order-runc
+  wait_for '[ "$(task_status order-runc)" = STOPPED ]' 30
+  run_timeout 30 ctr_ task exec --exec-id e2 order-runc echo never
+  echo "wedge: $wedge_rc $wedge_out"
+  echo "runc: $status $output"
+  ctr_ task delete order-runc || true
+  ctr_ container rm order-runc
+  [ "$wedge_rc" -ne 0 ]
+  [[ "$wedge_out" == *"cannot exec in a stopped state"* ]]
+  [ "$wedge_rc" = "$status" ]
+  [ "$wedge_out" = "$output" ]
   run_timeout 30 ctr_ task delete order
   [[ "$output" == *"task order exit with non-zero exit code 137"* ]]
   ctr_ container rm order
