@@ -326,9 +326,10 @@ task_on_exit_hold(struct loop_source *s, uint64_t now_usec, void *data)
   return 0;
 }
 
-/* `force`: Delete is answering or the hold is over, nothing will be reported later. Otherwise the init's TaskExit
- * waits for its execs' (containerd 2.0's runc shim holds init exits the same way; 1.6 lets the
- * init's overtake them, and a client that stops listening at the init's exit loses the execs'). */
+/* The init's TaskExit waits for its execs' (containerd 2.0's runc shim holds init exits the
+ * same way; 1.6 lets the init's overtake them, and a client that stops listening at the init's
+ * exit loses the execs'), at most TASK_EXIT_HOLD_MS. `force`: Delete is answering or the hold is
+ * over; the execs whose exit is known go first, the init's goes now. */
 static void
 task_report_exit_as(struct task_process *tp, bool force)
 {
