@@ -32,7 +32,8 @@ teardown() {
   # containerd died between `start` and Create: nobody will send Shutdown.
   wait_for '[ -z "$(daemon_pids)" ]' 60
   [ ! -e "$sock" ]
-  ! is_listening "$sock"
+  run is_listening "$sock"
+  [ "$status" -ne 0 ]
 }
 
 @test "a second Delete returns the stored exit; Delete, Delete, Shutdown pipelined all answered before the close" {
