@@ -1,6 +1,11 @@
 # The tests of restart.bats (runc) and restart-crun.bats (crun): exits, restarts and kills
 # (docs/reliability.md). Load after common, containerd and shim-suite; each restart_* function
-# is the body of one test, on whichever containerd flavour the file started.
+# is the body of one test, on whichever containerd flavour the file started. Defines setup().
+
+setup() {
+  # A restart in an earlier test changed containerd's pid.
+  containerd_refresh_pid
+}
 
 task_pid() {
   ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $2 }'

@@ -15,11 +15,6 @@ teardown_file() {
   shim_suite_teardown_file
 }
 
-setup() {
-  # A restart in an earlier test changed containerd's pid.
-  containerd_refresh_pid
-}
-
 @test "crun: containerd restarts: tasks still listed, the exit it missed (away > 21 s) is reported once, exec/kill/delete work" {
   restart_containerd_away
 }
