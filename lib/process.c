@@ -39,9 +39,6 @@ struct proc_rule
 #define STAY      { PROC_ACT_ALLOW, PROC_N_STATES, WEDGE_OK, NULL }
 #define IGNORE    { PROC_ACT_IGNORE, PROC_N_STATES, WEDGE_OK, NULL }
 #define NO(t)     { PROC_ACT_REFUSE, PROC_N_STATES, WEDGE_FAILED_PRECONDITION, (t) }
-/* The runc shim's init states refuse an exec with a plain error, which errdefs.ToGRPC sends as
- * Unknown ("ctr: cannot exec in a stopped state: unknown"). */
-#define NO_EXEC(t) { PROC_ACT_REFUSE, PROC_N_STATES, WEDGE_UNKNOWN, (t) }
 /* The runc shim wraps these two in errdefs.ErrNotFound. */
 #define GONE(t)   { PROC_ACT_REFUSE, PROC_N_STATES, WEDGE_NOT_FOUND, (t) }
 
@@ -73,7 +70,7 @@ static const struct proc_rule proc_rules[2][PROC_N_STATES][PROC_N_OPS] = {
       [PROC_OP_RESUME] = NO("cannot resume task in created state"),
       [PROC_OP_KILL] = STAY,
       [PROC_OP_DELETE] = GO(PROC_DELETED),
-      [PROC_OP_EXEC] = NO_EXEC("cannot exec in a created state"),
+      [PROC_OP_EXEC] = NO("cannot exec in a created state"),
       [PROC_OP_UPDATE] = STAY,
       [PROC_OP_CHECKPOINT] = NO("cannot checkpoint a task in created state"),
       [PROC_OP_RESIZE] = STAY,
@@ -100,7 +97,7 @@ static const struct proc_rule proc_rules[2][PROC_N_STATES][PROC_N_OPS] = {
       [PROC_OP_RESUME] = NO("cannot resume a pausing container"),
       [PROC_OP_KILL] = STAY,
       [PROC_OP_DELETE] = NO("cannot delete a pausing process"),
-      [PROC_OP_EXEC] = NO_EXEC("cannot exec in a pausing state"),
+      [PROC_OP_EXEC] = NO("cannot exec in a pausing state"),
       [PROC_OP_UPDATE] = STAY,
       [PROC_OP_CHECKPOINT] = NO("cannot checkpoint a pausing container"),
       [PROC_OP_RESIZE] = STAY,
@@ -112,7 +109,7 @@ static const struct proc_rule proc_rules[2][PROC_N_STATES][PROC_N_OPS] = {
       [PROC_OP_RESUME] = GO(PROC_RUNNING),
       [PROC_OP_KILL] = STAY,
       [PROC_OP_DELETE] = NO("cannot delete a paused process"),
-      [PROC_OP_EXEC] = NO_EXEC("cannot exec in a paused state"),
+      [PROC_OP_EXEC] = NO("cannot exec in a paused state"),
       [PROC_OP_UPDATE] = STAY,
       [PROC_OP_CHECKPOINT] = STAY,
       [PROC_OP_RESIZE] = STAY,
@@ -124,7 +121,7 @@ static const struct proc_rule proc_rules[2][PROC_N_STATES][PROC_N_OPS] = {
       [PROC_OP_RESUME] = NO("cannot resume a stopped container"),
       [PROC_OP_KILL] = STAY,
       [PROC_OP_DELETE] = GO(PROC_DELETED),
-      [PROC_OP_EXEC] = NO_EXEC("cannot exec in a stopped state"),
+      [PROC_OP_EXEC] = NO("cannot exec in a stopped state"),
       [PROC_OP_UPDATE] = NO("cannot update a stopped container"),
       [PROC_OP_CHECKPOINT] = NO("cannot checkpoint a stopped container"),
       [PROC_OP_RESIZE] = STAY,
@@ -136,7 +133,7 @@ static const struct proc_rule proc_rules[2][PROC_N_STATES][PROC_N_OPS] = {
       [PROC_OP_RESUME] = NO("cannot resume a deleted process"),
       [PROC_OP_KILL] = GONE("cannot kill a deleted process"),
       [PROC_OP_DELETE] = GONE("cannot delete a deleted process"),
-      [PROC_OP_EXEC] = NO_EXEC("cannot exec in a deleted state"),
+      [PROC_OP_EXEC] = NO("cannot exec in a deleted state"),
       [PROC_OP_UPDATE] = NO("cannot update a deleted process"),
       [PROC_OP_CHECKPOINT] = NO("cannot checkpoint a deleted process"),
       [PROC_OP_RESIZE] = NO("cannot resize a deleted process"),

@@ -18,8 +18,7 @@
 
 /* ---- The expected table, written from containerd's runc shim independently of process.c ----
  * "=": allowed, state unchanged; "->X": allowed, state X after; "ignored": accepted, no effect;
- * "404 text": refused with NotFound; "500 text": refused with Unknown (a plain error in the runc
- * shim); anything else: refused with FailedPrecondition and that
+ * "404 text": refused with NotFound; anything else: refused with FailedPrecondition and that
  * text. Columns follow enum proc_op: start pause resume kill delete exec update checkpoint resize
  * set-exited. */
 static const char *const want_init[PROC_N_STATES][PROC_N_OPS] = {
@@ -27,21 +26,21 @@ static const char *const want_init[PROC_N_STATES][PROC_N_OPS] = {
                      "->deleted", "=", "=", "cannot checkpoint a task in created state", "=", "->stopped" },
   [PROC_CREATED_CHECKPOINT] = { "->running", "cannot pause task in created state",
                                 "cannot resume task in created state", "=", "->deleted",
-                                "500 cannot exec in a created state", "=", "cannot checkpoint a task in created state", "=",
+                                "cannot exec in a created state", "=", "cannot checkpoint a task in created state", "=",
                                 "->stopped" },
   [PROC_RUNNING] = { "cannot start a running process", "->paused", "cannot resume a running process", "=",
                      "cannot delete a running process", "=", "=", "=", "=", "->stopped" },
   [PROC_PAUSING] = { "cannot start a pausing process", "cannot pause a pausing container",
                      "cannot resume a pausing container", "=", "cannot delete a pausing process",
-                     "500 cannot exec in a pausing state", "=", "cannot checkpoint a pausing container", "=", "->stopped" },
+                     "cannot exec in a pausing state", "=", "cannot checkpoint a pausing container", "=", "->stopped" },
   [PROC_PAUSED] = { "cannot start a paused process", "cannot pause a paused container", "->running", "=",
-                    "cannot delete a paused process", "500 cannot exec in a paused state", "=", "=", "=", "->stopped" },
+                    "cannot delete a paused process", "cannot exec in a paused state", "=", "=", "=", "->stopped" },
   [PROC_STOPPED] = { "cannot start a stopped process", "cannot pause a stopped container",
-                     "cannot resume a stopped container", "=", "->deleted", "500 cannot exec in a stopped state",
+                     "cannot resume a stopped container", "=", "->deleted", "cannot exec in a stopped state",
                      "cannot update a stopped container", "cannot checkpoint a stopped container", "=", "ignored" },
   [PROC_DELETED] = { "cannot start a deleted process", "cannot pause a deleted process",
                      "cannot resume a deleted process", "404 cannot kill a deleted process",
-                     "404 cannot delete a deleted process", "500 cannot exec in a deleted state",
+                     "404 cannot delete a deleted process", "cannot exec in a deleted state",
                      "cannot update a deleted process", "cannot checkpoint a deleted process",
                      "cannot resize a deleted process", "ignored" },
 };
@@ -261,10 +260,10 @@ check_one(struct fixture *f, enum proc_kind kind, enum proc_state s, enum proc_o
     }
   else
     {
-      bool gone = strncmp(want, "404 ", 4) == 0, plain = strncmp(want, "500 ", 4) == 0;
-      const char *text = gone || plain ? want + 4 : want;
+      bool gone = strncmp(want, "404 ", 4) == 0;
+      const char *text = gone ? want + 4 : want;
       int want_r = gone ? -ENOENT : -EPERM;
-      enum wedge_status want_status = gone ? WEDGE_NOT_FOUND : plain ? WEDGE_UNKNOWN : WEDGE_FAILED_PRECONDITION;
+      enum wedge_status want_status = gone ? WEDGE_NOT_FOUND : WEDGE_FAILED_PRECONDITION;
       if (checked != want_r || r != want_r || strcmp(wedge_error_message(&err), text) != 0
           || strcmp(wedge_error_message(&check_err), text) != 0 || err.status != want_status)
         fail_msg("%s in %s: want refusal \"%s\", got %d/%d \"%s\" (%s)", what, where, text, checked, r,
