@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
-
 #include "cgroup.h"
+#include "checkpoint.h"
 #include "cleanup.h"
 #include "events_task.pb-c.h"
+#include "exitstore.h"
 #include "mount.h"
 #include "oci.h"
 #include "process.h"
@@ -31,6 +31,8 @@
 #include "types_task.pb-c.h"
 
 #define TASK_PROCESS_DETAILS_URL "containerd.runc.v1.ProcessDetails"
+/* How long an init's TaskExit waits for the TaskExit of its execs (their output draining). */
+#define TASK_EXIT_HOLD_MS 3000
 
 struct task_container;
 
@@ -68,6 +70,7 @@ struct task_container
   struct task_process init;
   struct task_process *execs;
   bool shares_pid_ns; /* no private PID namespace: its processes outlive the init */
+  struct loop_source *exit_hold; /* the init's TaskExit waits for its execs' until this fires */
   uid_t io_uid;       /* Options.io_uid/io_gid: owner of the container's pipe ends; -1: ours */
   gid_t io_gid;
   struct cgroup *cgroup; /* from the init's pid at Create (Start and Stats retry) */
@@ -236,6 +239,33 @@ task_publish(struct task_service *ts, const ProtobufCMessage *event)
     shimlog(ts->log, SHIMLOG_ERROR, "publish %s: %s", event->descriptor->name, wedge_error_message(&err));
 }
 
+/* The exit goes to disk first (exitstore.h), so it survives containerd being away and the
+ * shim being killed; the publisher removes the record once containerd took the event. */
+static void
+task_publish_exit(struct task_process *tp, const Containerd__Events__TaskExit *ev)
+{
+  struct task_container *c = tp->c;
+  char *exec_id = tp == &c->init ? (char *) "" : tp->proc->id;
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  _cleanup_free_ char *record = exitstore_path(c->bundle, exec_id);
+  struct exitstore_exit e = {
+    .container_id = ev->container_id,
+    .exec_id = exec_id,
+    .pid = ev->pid,
+    .exit_status = ev->exit_status,
+    .exited_at = { ev->exited_at->seconds, ev->exited_at->nanos },
+  };
+  if (record && exitstore_write(record, &e, &err) < 0)
+    {
+      shimlog(c->ts->log, SHIMLOG_WARN, "%s", wedge_error_message(&err));
+      wedge_error_clear(&err);
+      free(record);
+      record = NULL;
+    }
+  if (events_publish_durable(c->ts->events, &ev->base, record, &err) < 0)
+    shimlog(c->ts->log, SHIMLOG_ERROR, "publish %s: %s", ev->base.descriptor->name, wedge_error_message(&err));
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Exits and waiters */
 
@@ -279,8 +309,38 @@ task_waiter_cancel(ttrpc_call_t *call, void *userdata)
       }
 }
 
+/* An exec whose TaskExit is still to come: running, or exited with its output still draining. */
+static bool
+task_execs_pending(const struct task_container *c)
+{
+  for (const struct task_process *tp = c->execs; tp; tp = tp->next)
+    if (!tp->exit_reported && tp->proc
+        && (tp->proc->exited || tp->proc->state == PROC_RUNNING || tp->proc->state == PROC_PAUSED
+            || tp->proc->state == PROC_PAUSING))
+      return true;
+  return false;
+}
+
+static void task_report_exit_as(struct task_process *tp, bool force);
+
+/* An exec whose output nobody reads never finishes draining: its exit, and so the init's, go
+ * out anyway. */
+static int
+task_on_exit_hold(struct loop_source *s, uint64_t now_usec, void *data)
+{
+  (void) s;
+  (void) now_usec;
+  struct task_container *c = data;
+  task_report_exit_as(&c->init, true);
+  return 0;
+}
+
+/* The init's TaskExit waits for its execs' (containerd 2.0's runc shim holds init exits the
+ * same way; 1.6 lets the init's overtake them, and a client that stops listening at the init's
+ * exit loses the execs'), at most TASK_EXIT_HOLD_MS. `force`: Delete is answering or the hold is
+ * over; the execs whose exit is known go first, the init's goes now. */
 static void
-task_report_exit(struct task_process *tp)
+task_report_exit_as(struct task_process *tp, bool force)
 {
   if (tp->exit_reported || !tp->proc->exited)
     return;
@@ -291,6 +351,22 @@ task_report_exit(struct task_process *tp)
     }
   struct task_container *c = tp->c;
   struct proc *p = tp->proc;
+  if (tp == &c->init && task_execs_pending(c))
+    {
+      if (!force && c->exit_hold)
+        return;
+      if (!force && loop_add_timer(c->ts->loop, (uint64_t) TASK_EXIT_HOLD_MS * 1000, task_on_exit_hold, c,
+                                   &c->exit_hold, NULL)
+                        == 0)
+        return;
+      for (struct task_process *e = c->execs; e; e = e->next)
+        task_report_exit_as(e, true);
+    }
+  if (tp == &c->init)
+    {
+      loop_source_free(c->exit_hold);
+      c->exit_hold = NULL;
+    }
   Google__Protobuf__Timestamp at;
   task_timestamp(&at, true, &p->exited_at);
   Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
@@ -300,8 +376,16 @@ task_report_exit(struct task_process *tp)
   ev.exit_status = (uint32_t) p->exit_status;
   ev.exited_at = &at;
   tp->exit_reported = true;
-  task_publish(c->ts, &ev.base);
+  task_publish_exit(tp, &ev);
   task_release_waiters(tp);
+  if (tp != &c->init && c->init.proc && c->init.proc->exited && !c->init.exit_reported && !task_execs_pending(c))
+    task_report_exit_as(&c->init, false);
+}
+
+static void
+task_report_exit(struct task_process *tp)
+{
+  task_report_exit_as(tp, false);
 }
 
 static void
@@ -413,6 +497,8 @@ task_container_free(struct task_container *c)
   task_process_destroy(&c->init);
   oomwatch_free(c->oom);
   cgroup_free(c->cgroup);
+
+  loop_source_free(c->exit_hold);
   oci_runtime_destroy(&c->rt);
   free(c->id);
   free(c->bundle);
@@ -1037,7 +1123,7 @@ task_h_delete(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   if (r < 0)
     return task_fail(err, r);
   /* Delete waited for the output (bounded): whatever was not drained by now never will be. */
-  task_report_exit(tp);
+  task_report_exit_as(tp, true);
 
   uint32_t pid = (uint32_t) p->pid, status = (uint32_t) p->exit_status;
   bool exited = p->exited;

@@ -28,7 +28,9 @@
  * tombstone, so a repeated Delete returns the same pid, status and time instead of NotFound.
  *
  * Events are published through events.h in the order TaskCreate < TaskStart < TaskExit <
- * TaskDelete (TaskExecAdded < TaskExecStarted < exec TaskExit). */
+ * TaskDelete (TaskExecAdded < TaskExecStarted < exec TaskExit). An init's TaskExit waits for the
+ * TaskExit of its running execs, at most a few seconds. Each TaskExit is first written to the
+ * bundle as an exit record (exitstore.h), removed once containerd took the event. */
 #ifndef WEDGE_TASK_H
 #define WEDGE_TASK_H
 

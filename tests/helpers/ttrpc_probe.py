@@ -23,6 +23,10 @@ Usage: ttrpc_probe.py SOCKET CASE [ARG]
   bad-payload           containerd.task.v2.Task/State with a payload that is not a StateRequest
   bad-request           a Request frame whose body is not a ttrpc.Request
   connect ID            Connect{ID}, the bytes of reference shim-v2-protocol.md section 10
+  delete-twice ID BUNDLE ROOT
+                        Create{ID, BUNDLE, runc Options{root=ROOT}, no stdio}, Start, Wait
+                        (pipelined; read until Wait answers), then Delete, Delete, Shutdown
+                        pipelined in one write, and read until the server closes
 Wire format: reference section 3 (10-byte big-endian header: length, stream id, type, flags).
 Only the standard library: socket and struct."""
 
@@ -212,6 +216,18 @@ def main():
         sock.sendall(frame(3, connect))
         for payload in read_frames(sock, 1):
             print_connect(payload)
+    elif case == "delete-twice":
+        bundle, root = sys.argv[4].encode(), sys.argv[5].encode()
+        sock.settimeout(60)
+        options = field(1, b"containerd.runc.v1.Options") + field(2, field(7, root))
+        ident = field(1, arg.encode())
+        create = ident + field(2, bundle) + field(10, options)
+        sock.sendall(frame(1, request(TASK, b"Create", create)) + frame(3, request(TASK, b"Start", ident))
+                     + frame(5, request(TASK, b"Wait", ident)))
+        read_frames(sock, 3)
+        sock.sendall(frame(7, request(TASK, b"Delete", ident)) + frame(9, request(TASK, b"Delete", ident))
+                     + frame(11, request(TASK, b"Shutdown", ident)))
+        read_frames(sock)
     else:
         sys.exit("unknown case " + case)
     sock.close()

@@ -678,6 +678,84 @@ test_exit_waits_for_output(void **state)
   assert_int_equal(call(f, "Delete", &d.base, NULL, NULL, NULL, 0, NULL), 0);
 }
 
+/* Exec e1 of c1, created and started (the fake runtime gives it FAKE_EXEC_PID). */
+static void
+start_exec(fixture_t *f, const char *id, const char *exec_id)
+{
+  Google__Protobuf__Any spec = GOOGLE__PROTOBUF__ANY__INIT;
+  spec.value.data = (uint8_t *) "{\"args\":[\"true\"],\"cwd\":\"/\"}";
+  spec.value.len = strlen((char *) spec.value.data);
+  Containerd__Task__V2__ExecProcessRequest ex = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
+  ex.id = (char *) id;
+  ex.exec_id = (char *) exec_id;
+  ex.spec = &spec;
+  assert_int_equal(call(f, "Exec", &ex.base, NULL, NULL, NULL, 0, NULL), 0);
+  Containerd__Task__V2__StartRequest st = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  st.id = (char *) id;
+  st.exec_id = (char *) exec_id;
+  assert_int_equal(call(f, "Start", &st.base, NULL, NULL, NULL, 0, NULL), 0);
+}
+
+static size_t
+exits_published(const fixture_t *f)
+{
+  size_t n = 0;
+  for (const char *p = f->topics; (p = strstr(p, "/tasks/exit")); p++)
+    n++;
+  return n;
+}
+
+/* The init reaped first (a pid namespace's init can be, when its exec's exit waits for output):
+ * its TaskExit waits for the exec's, and for at most TASK_EXIT_HOLD_MS when the exec's never
+ * comes. Each exit's record is gone once published. */
+static void
+test_init_exit_waits_for_execs(void **state)
+{
+  fixture_t *f = *state;
+  uint32_t pid;
+  create(f, "c1", &pid);
+  Containerd__Task__V2__StartRequest s = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  s.id = "c1";
+  assert_int_equal(call(f, "Start", &s.base, NULL, NULL, NULL, 0, NULL), 0);
+  start_exec(f, "c1", "e1");
+
+  assert_true(task_service_reap(f->ts, FAKE_PID, 9));
+  for (int i = 0; i < 20; i++)
+    pump_once(f, 5);
+  assert_int_equal(exits_published(f), 0);
+  assert_true(task_service_reap(f->ts, FAKE_EXEC_PID, 9));
+  for (int i = 0; i < 20 && exits_published(f) < 2; i++)
+    pump_once(f, 5);
+  assert_int_equal(exits_published(f), 2);
+  Containerd__Task__V2__StateResponse *st = state_of(f, "c1", "");
+  assert_int_equal(st->status, CONTAINERD__V1__TYPES__STATUS__STOPPED);
+  protobuf_c_message_free_unpacked(&st->base, NULL);
+  _cleanup_free_ char *record = tu_path(f->bundle, "wedge-exit.json");
+  assert_int_equal(access(record, F_OK), -1);
+
+  /* An exec that never exits (its pid is never reaped) holds the init's exit only so long. */
+  Containerd__Task__V2__DeleteRequest d = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+  d.id = "c1";
+  assert_int_equal(call(f, "Delete", &d.base, NULL, NULL, NULL, 0, NULL), 0);
+  f->topics[0] = '\0';
+  create(f, "c1", &pid);
+  assert_int_equal(call(f, "Start", &s.base, NULL, NULL, NULL, 0, NULL), 0);
+  start_exec(f, "c1", "e1");
+  assert_true(task_service_reap(f->ts, FAKE_PID, 9));
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int i = 0; i < 1000 && exits_published(f) == 0; i++)
+    pump_once(f, 10);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  assert_int_equal(exits_published(f), 1);
+  assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 2900);
+  assert_true(task_service_reap(f->ts, FAKE_EXEC_PID, 9));
+  for (int i = 0; i < 20 && exits_published(f) < 2; i++)
+    pump_once(f, 5);
+  assert_int_equal(exits_published(f), 2);
+  assert_int_equal(call(f, "Delete", &d.base, NULL, NULL, NULL, 0, NULL), 0);
+}
+
 int
 main(void)
 {
@@ -689,6 +767,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
     cmocka_unit_test_setup_teardown(test_terminal_without_master, setup, teardown),
     cmocka_unit_test_setup_teardown(test_exit_waits_for_output, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_init_exit_waits_for_execs, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unknown_options_type_is_ignored, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
