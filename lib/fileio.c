@@ -1,6 +1,7 @@
 #include "fileio.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +9,8 @@
 
 #include "cleanup.h"
 
-int
-fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, wedge_error_t *err)
+static int
+fileio_write_rename(const char *path, const void *data, size_t len, mode_t mode, bool durable, wedge_error_t *err)
 {
   _cleanup_free_ char *tmp = NULL;
   const char *base = strrchr(path, '/');
@@ -36,7 +37,7 @@ fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
         }
       off += (size_t) w;
     }
-  if (fsync(fd) < 0)
+  if (durable && fsync(fd) < 0)
     {
       int r = wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "write %s", tmp);
       (void) unlink(tmp);
@@ -49,4 +50,16 @@ fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
       return r;
     }
   return 0;
+}
+
+int
+fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, wedge_error_t *err)
+{
+  return fileio_write_rename(path, data, len, mode, true, err);
+}
+
+int
+fileio_write_replace(const char *path, const void *data, size_t len, mode_t mode, wedge_error_t *err)
+{
+  return fileio_write_rename(path, data, len, mode, false, err);
 }
