@@ -33,6 +33,8 @@ struct events
   size_t n;
   events_observer_fn observer;
   void *observer_data;
+  events_pending_fn pending_hook;
+  void *pending_data;
 };
 
 /* runtime/events.go topics, keyed by the message's full name. */
@@ -184,8 +186,18 @@ events_publish(struct events *ev, const ProtobufCMessage *event, wedge_error_t *
   TAKE_PTR(it);
   ev->n++;
 
-  (void) events_flush(ev);
+  if (ev->pending_hook)
+    ev->pending_hook(ev->pending_data);
+  else
+    (void) events_flush(ev);
   return 0;
+}
+
+void
+events_set_pending_hook(struct events *ev, events_pending_fn fn, void *data)
+{
+  ev->pending_hook = fn;
+  ev->pending_data = data;
 }
 
 static void
