@@ -35,6 +35,8 @@ struct events
   size_t n;
   events_observer_fn observer;
   void *observer_data;
+  events_pending_fn pending_hook;
+  void *pending_data;
 };
 
 /* runtime/events.go topics, keyed by the message's full name. */
@@ -202,7 +204,10 @@ events_queue(struct events *ev, const ProtobufCMessage *event, const char *recor
   TAKE_PTR(it);
   ev->n++;
 
-  (void) events_flush(ev);
+  if (ev->pending_hook)
+    ev->pending_hook(ev->pending_data);
+  else
+    (void) events_flush(ev);
   return 0;
 }
 
@@ -216,6 +221,13 @@ int
 events_publish_durable(struct events *ev, const ProtobufCMessage *event, const char *record, wedge_error_t *err)
 {
   return events_queue(ev, event, record, err);
+}
+
+void
+events_set_pending_hook(struct events *ev, events_pending_fn fn, void *data)
+{
+  ev->pending_hook = fn;
+  ev->pending_data = data;
 }
 
 static void

@@ -697,7 +697,7 @@ task_write_file(const char *dir, const char *name, const char *content, wedge_er
   _cleanup_free_ char *path = NULL;
   if (asprintf(&path, "%s/%s", dir, name) < 0)
     return task_oom(err);
-  return fileio_write_atomic(path, content, strlen(content), 0600, err);
+  return fileio_write_replace(path, content, strlen(content), 0600, err);
 }
 
 /* options.json as the runc shim writes it: protobuf JSON names, empty fields left out. */

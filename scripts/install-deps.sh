@@ -6,7 +6,9 @@ set -euo pipefail
 
 packages=(
   # build
-  gcc meson ninja-build pkg-config libjansson-dev libcmocka-dev
+  # libc6-dev, libjansson-dev and libprotobuf-c-dev also hold the archives (libc.a, libjansson.a,
+  # libprotobuf-c.a) the static shim links (meson option static_shim)
+  gcc libc6-dev meson ninja-build pkg-config libjansson-dev libcmocka-dev
   protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev protobuf-compiler
   # the peers wedge runs beside and drives
   containerd runc crun criu conmon

@@ -91,6 +91,7 @@ struct daemon
   struct reaper *reaper;
   ttrpc_server_t *server;
   struct loop_source *events_timer;
+  struct loop_source *events_defer;
   struct loop_source *create_timer;
 };
 
@@ -143,6 +144,24 @@ daemon_on_events_timer(struct loop_source *s, uint64_t now_usec, void *data)
 {
   (void) s;
   (void) now_usec;
+  struct daemon *d = data;
+  events_flush(d->events);
+  daemon_arm_events(d);
+  return 0;
+}
+
+/* Events published during an iteration leave after its replies (events_set_pending_hook). */
+static void
+daemon_events_pending(void *data)
+{
+  struct daemon *d = data;
+  (void) loop_source_set_enabled(d->events_defer, true);
+}
+
+static int
+daemon_on_events_defer(struct loop_source *s, void *data)
+{
+  (void) s;
   struct daemon *d = data;
   events_flush(d->events);
   daemon_arm_events(d);
@@ -258,6 +277,13 @@ daemon_setup(struct daemon *d, int listen_fd, wedge_error_t *err)
     r = loop_add_timer(d->loop, 0, daemon_on_events_timer, d, &d->events_timer, err);
   if (r == 0)
     (void) loop_source_set_enabled(d->events_timer, false);
+  if (r == 0)
+    r = loop_add_defer(d->loop, daemon_on_events_defer, d, &d->events_defer, err);
+  if (r == 0)
+    {
+      (void) loop_source_set_enabled(d->events_defer, false);
+      events_set_pending_hook(d->events, daemon_events_pending, d);
+    }
   return r;
 }
 

@@ -172,6 +172,7 @@ EOS
   chmod +x "$TMP/fake-runtime"
   printf '%s' "$TMP/fake-runtime" > "$b/runtime"
   printf '{"root":"%s/rt"}' "$TMP" > "$b/options.json"
+  mkdir -p "$TMP/rt/$NS/c1"
 
   (cd "$b" && timeout 5 "$SHIM" -namespace "$NS" -address "$ADDR" -id c1 -bundle "$b" delete \
       > "$TMP/delete.out" 2> "$TMP/delete.err")
@@ -182,6 +183,29 @@ EOS
   [ "$(cat "$TMP/runtime.args")" = "--root $TMP/rt/$NS delete --force c1" ]
   grep -q 'container does not exist' "$TMP/delete.err"
   grep -q 'level=warning msg="failed to remove runc container" error="' "$TMP/delete.err"
+}
+
+@test "delete does not start the runtime when it keeps no state for the container" {
+  make_bundle c1; b=$BUNDLE
+  echo 4242 > "$b/init.pid"
+  cat > "$TMP/fake-runtime" <<EOS
+#!/bin/sh
+echo "\$@" > "$TMP/runtime.args"
+EOS
+  chmod +x "$TMP/fake-runtime"
+  printf '%s' "$TMP/fake-runtime" > "$b/runtime"
+  printf '{"root":"%s/rt"}' "$TMP" > "$b/options.json"
+  mkdir -p "$TMP/rt/$NS"
+
+  (cd "$b" && timeout 5 "$SHIM" -namespace "$NS" -address "$ADDR" -id c1 -bundle "$b" -debug delete \
+      > "$TMP/delete.out" 2> "$TMP/delete.err")
+  run protoc --decode_raw < "$TMP/delete.out"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "1: 4242" ]
+  [ "${lines[1]}" = "2: 137" ]
+  [ ! -e "$TMP/runtime.args" ]
+  ! grep -q 'level=warning' "$TMP/delete.err"
+  grep -q 'the runtime has no state for c1' "$TMP/delete.err"
 }
 
 @test "delete unmounts everything stacked on rootfs" {

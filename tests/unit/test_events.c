@@ -329,6 +329,36 @@ test_exit_record_left_for_delete_when_undelivered(void **state)
   events_free(ev);
 }
 
+static void
+count_pending(void *data)
+{
+  (*(int *) data)++;
+}
+
+static void
+test_with_a_pending_hook_publish_only_queues(void **state)
+{
+  fixture_t *f = *state;
+  server_start(f);
+  struct events *ev = NULL;
+  wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(events_new(f->sock, "ns1", NULL, &ev, &err), 0);
+  int calls = 0;
+  events_set_pending_hook(ev, count_pending, &calls);
+  publish_start(ev, "c1");
+  publish_exit(ev, "c1");
+  assert_int_equal(calls, 2);
+  assert_int_equal(events_pending(ev), 2);
+  assert_int_equal(events_retry_in_ms(ev), 0);
+  assert_int_equal(seen(f), 0);
+
+  assert_int_equal(events_flush(ev), 0);
+  assert_int_equal(seen(f), 2);
+  assert_string_equal(f->topics[0], "/tasks/start");
+  assert_string_equal(f->topics[1], "/tasks/exit");
+  events_free(ev);
+}
+
 int
 main(void)
 {
@@ -340,6 +370,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_queued_while_containerd_is_away_then_delivered_in_order, setup, teardown),
     cmocka_unit_test_setup_teardown(test_exit_record_kept_until_containerd_takes_it, setup, teardown),
     cmocka_unit_test_setup_teardown(test_exit_record_left_for_delete_when_undelivered, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_with_a_pending_hook_publish_only_queues, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
