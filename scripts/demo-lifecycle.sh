@@ -71,4 +71,6 @@ echo
 echo "wedge asks the runtime what it supports first, and refuses:"
 show "$wedge" lifecycle --runtime runc --root "$work/runc" "$work/bundle" demo-idmap create start
 
-say "Left behind in runc's root: $(ls -A "$work/runc" 2>/dev/null | wc -l) entries"
+# wedge keeps its cache of `runc features` in the runtime root (wedge-features-<hash>.json):
+# it describes the binary, not a container.
+say "Containers left behind in runc's root: $(ls -A "$work/runc" 2>/dev/null | grep -vc '^wedge-features-')"
