@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "ident.h"
 
 enum flag_kind
 {
@@ -162,7 +163,9 @@ shimflags_check(const struct shim_flags *flags, wedge_error_t *err)
 {
   if (flags->namespace_[0] == '\0')
     return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "shim namespace cannot be empty");
-  return 0;
+  /* The namespace becomes a path component (<runtime root>/<ns>, the socket's hash): containerd
+   * only ever passes one that identifiers.Validate accepted. */
+  return ident_validate("namespace", flags->namespace_, err);
 }
 
 void
