@@ -1,6 +1,7 @@
 #include "shimflags.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,11 +173,17 @@ void
 shimflags_env(struct shim_env *ret)
 {
   const char *sched = getenv("SCHED_CORE");
+  const char *timeout = getenv("WEDGE_RUNTIME_TIMEOUT_MS");
+  char *end = NULL;
+  long ms = timeout ? strtol(timeout, &end, 10) : 0;
+  if (end == timeout || (end && *end) || ms <= 0 || ms > INT_MAX)
+    ms = 0;
   *ret = (struct shim_env) {
     .ttrpc_address = getenv("TTRPC_ADDRESS"),
     .grpc_address = getenv("GRPC_ADDRESS"),
     .namespace_ = getenv("NAMESPACE"),
     .max_shim_version = getenv("MAX_SHIM_VERSION"),
     .sched_core = sched && sched[0],
+    .runtime_timeout_ms = (int) ms,
   };
 }

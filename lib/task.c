@@ -80,6 +80,7 @@ struct task_service
 {
   char *namespace_;
   char *runtime_root;
+  int runtime_timeout_ms;
   struct events *events;
   struct reaper *reaper;
   struct shimlog *log;
@@ -639,6 +640,7 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
       task_container_free(c);
       return r;
     }
+  c->rt.timeout_ms = ts->runtime_timeout_ms;
 
   r = task_mount_rootfs(req, rootfs, err);
   if (r < 0)
@@ -1263,6 +1265,7 @@ task_service_new(const struct task_service_config *cfg, struct task_service **re
     return task_oom(err);
   ts->namespace_ = strdup(cfg->namespace_ ? cfg->namespace_ : "");
   ts->runtime_root = cfg->runtime_root ? strdup(cfg->runtime_root) : NULL;
+  ts->runtime_timeout_ms = cfg->runtime_timeout_ms;
   if (ts->namespace_ == NULL || (cfg->runtime_root && ts->runtime_root == NULL))
     {
       free(ts->namespace_);
