@@ -189,7 +189,7 @@ probe_as_nobody() { # case [arg]
 # (ident.h), InvalidArgument, and nothing written or run.
 @test "a bad container id, exec id or bundle gets InvalidArgument and creates nothing" {
   local before after
-  before=$(ls -la "$BUNDLE")
+  before=$(ls -A "$BUNDLE")
   probe create ../evil "$BUNDLE"
   [ "$status" -eq 0 ]
   [ "$output" = 'reply sid=1 type=2 code=3 message=container id: identifier "../evil" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument payload=' ]
@@ -201,7 +201,7 @@ probe_as_nobody() { # case [arg]
   [[ "$output" == "reply sid=1 type=2 code=3 message=bundle path $BUNDLE/../../etc: has a \"..\" component: invalid argument payload=" ]]
   probe exec c1 ../../e1
   [[ "$output" == "reply sid=1 type=2 code=3 message=exec id: identifier \"../../e1\" must match "* ]]
-  after=$(ls -la "$BUNDLE")
+  after=$(ls -A "$BUNDLE")
   [ "$before" = "$after" ]
   [ ! -e "$BUNDLE/options.json" ]
   daemon_still_serves
