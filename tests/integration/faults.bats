@@ -115,6 +115,27 @@ delete_created() { # id
   delete_created fault-silent
 }
 
+# The loop waits for a runtime call (docs/architecture.md): a hung kill holds the shim for the
+# timeout, then the shim is itself again.
+@test "a runtime that hangs in kill: ctr gets the timeout, then kill and delete work" {
+  run_timeout 60 ctr_ run -d --runtime "$WEDGE_RT" "$CTRD_IMAGE" fault-kill sleep 600
+  [ "$status" -eq 0 ]
+  fake_mode kill-hang
+  run_timeout 90 ctr_ task kill -s SIGKILL fault-kill
+  echo "kill: $status $output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"OCI runtime kill failed"*"did not finish within 10000 ms"* ]]
+  fake_mode none
+  [ "$(task_status fault-kill)" = RUNNING ]
+  run_timeout 30 ctr_ task kill -s SIGKILL fault-kill
+  [ "$status" -eq 0 ]
+  wait_for '[ "$(task_status fault-kill)" = STOPPED ]' 30
+  run_timeout 30 ctr_ task delete fault-kill
+  [ "$status" -eq 0 ]
+  run_timeout 30 ctr_ container rm fault-kill
+  [ "$status" -eq 0 ]
+}
+
 @test "invalid JSON from features: an idmapped mount is refused with a clear error" {
   fake_mode features-garbage
   local cfg=$WEDGE_TEST_DIR/idmap.json
