@@ -92,3 +92,77 @@ ident_validate_path(const char *what, const char *path, wedge_error_t *err)
     }
   return 0;
 }
+
+/* A protobuf varint at *pos, 0 when it runs past `len` or over 10 bytes. */
+static int
+ident_pb_varint(const uint8_t *data, size_t len, size_t *pos, uint64_t *ret)
+{
+  uint64_t v = 0;
+  for (unsigned shift = 0; shift < 70 && *pos < len; shift += 7)
+    {
+      uint8_t b = data[(*pos)++];
+      v |= (uint64_t) (b & 0x7f) << shift;
+      if (!(b & 0x80))
+        {
+          *ret = v;
+          return 1;
+        }
+    }
+  return 0;
+}
+
+static int
+ident_pb_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, unsigned depth,
+              wedge_error_t *err)
+{
+  size_t pos = 0;
+  uint64_t key, n;
+  /* Deeper than any shim request nests; the decoder has its own limits. */
+  if (depth > 16)
+    return 0;
+  while (pos < len)
+    {
+      if (!ident_pb_varint(data, len, &pos, &key))
+        return 0;
+      switch (key & 7)
+        {
+        case 0:
+          if (!ident_pb_varint(data, len, &pos, &n))
+            return 0;
+          break;
+        case 1:
+          pos += 8;
+          break;
+        case 5:
+          pos += 4;
+          break;
+        case 2:
+          {
+            if (!ident_pb_varint(data, len, &pos, &n) || n > len - pos)
+              return 0;
+            const ProtobufCFieldDescriptor *f =
+              key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(desc, (unsigned) (key >> 3)) : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(data + pos, '\0', n))
+              return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "%s: field %s holds a NUL byte",
+                                     desc->name, f->name);
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE)
+              {
+                int r = ident_pb_walk(f->descriptor, data + pos, n, depth + 1, err);
+                if (r < 0)
+                  return r;
+              }
+            pos += n;
+            break;
+          }
+        default:
+          return 0;
+        }
+    }
+  return 0;
+}
+
+int
+ident_check_pb_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, wedge_error_t *err)
+{
+  return data ? ident_pb_walk(desc, data, len, 0, err) : 0;
+}

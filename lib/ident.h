@@ -11,6 +11,10 @@
 #ifndef WEDGE_IDENT_H
 #define WEDGE_IDENT_H
 
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "error.h"
 
 #define IDENT_MAX_LEN 76
@@ -21,5 +25,13 @@ int ident_validate(const char *what, const char *id, wedge_error_t *err);
  * PATH_MAX, and without a "." or ".." component, so it names the directory containerd made and
  * not one reached through it. -EINVAL, InvalidArgument "<what> path ...: <reason>" otherwise. */
 int ident_validate_path(const char *what, const char *path, wedge_error_t *err);
+
+/* The raw bytes of a `desc` message: -EINVAL, InvalidArgument when a string field (at any depth of
+ * nested messages) holds a NUL byte. protobuf-c hands strings over as C strings, so an id
+ * "c1\0/../x" would reach the checks above as "c1" and a path would be cut short; Go's decoder
+ * keeps the NUL and containerd's own checks refuse it. bytes fields may hold anything. Input the
+ * decoder would refuse is left to it (0). */
+int ident_check_pb_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                           wedge_error_t *err);
 
 #endif

@@ -151,6 +151,11 @@ task_fail(wedge_error_t *err, int r)
 static int
 task_unpack(ttrpc_call_t *call, const ProtobufCMessageDescriptor *desc, void *ret, wedge_error_t *err)
 {
+  size_t len = 0;
+  const uint8_t *payload = ttrpc_call_payload(call, &len);
+  int r = ident_check_pb_strings(desc, payload, len, err);
+  if (r < 0)
+    return r;
   return ttrpc_call_unpack(call, desc, (ProtobufCMessage **) ret, err);
 }
 

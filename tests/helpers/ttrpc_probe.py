@@ -30,6 +30,7 @@ Usage: ttrpc_probe.py SOCKET CASE [ARG]
                         "in-flight sent=N replies=R distinct=D errors=E" (replies in any order)
   create ID BUNDLE      Create{id=ID, bundle=BUNDLE} (no rootfs, no stdio, no options)
   exec ID EXEC_ID       Exec{id=ID, exec_id=EXEC_ID} without a process spec
+  create-nul ID BUNDLE  as create, with the id ID + NUL + "/../x"
 When the socket cannot be dialled, prints "dial-error ERRNO-NAME" and exits 0.
 Wire format: reference section 3 (10-byte big-endian header: length, stream id, type, flags).
 Only the standard library: socket and struct."""
@@ -258,6 +259,10 @@ def main():
         print("in-flight sent=%d replies=%d distinct=%d errors=%d" % (n, replies, len(sids), errors))
     elif case == "create":
         sock.sendall(frame(1, request(TASK, b"Create", field(1, arg.encode()) + field(2, sys.argv[4].encode()))))
+        read_frames(sock, 1)
+    elif case == "create-nul":
+        bad = arg.encode() + b"\0/../x"
+        sock.sendall(frame(1, request(TASK, b"Create", field(1, bad) + field(2, sys.argv[4].encode()))))
         read_frames(sock, 1)
     elif case == "exec":
         sock.sendall(frame(1, request(TASK, b"Exec", field(1, arg.encode()) + field(2, sys.argv[4].encode()))))

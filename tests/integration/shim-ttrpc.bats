@@ -199,6 +199,9 @@ probe_as_nobody() { # case [arg]
   [[ "$output" == "reply sid=1 type=2 code=3 "* ]]
   probe create c1 "$BUNDLE/../../etc"
   [[ "$output" == "reply sid=1 type=2 code=3 message=bundle path $BUNDLE/../../etc: has a \"..\" component: invalid argument payload=" ]]
+  # protobuf-c would hand "c2\0/../x" over as "c2": refused on the raw bytes.
+  probe create-nul c2 "$BUNDLE"
+  [ "$output" = 'reply sid=1 type=2 code=3 message=containerd.task.v2.CreateTaskRequest: field id holds a NUL byte payload=' ]
   probe exec c1 ../../e1
   [[ "$output" == "reply sid=1 type=2 code=3 message=exec id: identifier \"../../e1\" must match "* ]]
   after=$(ls -A "$BUNDLE")

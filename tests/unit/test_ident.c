@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "ident.h"
+#include "shim.pb-c.h"
 
 static void
 assert_invalid(const char *id, const char *message)
@@ -96,6 +97,38 @@ test_bundle_paths(void **state)
   wedge_error_clear(&err);
 }
 
+/* Raw CreateTaskRequest bytes, as they arrive: a string cut at a NUL by protobuf-c would pass
+ * the checks above as its prefix. */
+static void
+test_nul_in_request_strings(void **state)
+{
+  (void) state;
+  const ProtobufCMessageDescriptor *d = &containerd__task__v2__create_task_request__descriptor;
+  wedge_error_t err = WEDGE_ERROR_INIT;
+  static const uint8_t id_nul[] = { 0x0a, 0x08, 'c', '1', 0, '/', '.', '.', '/', 'x' };
+  assert_int_equal(ident_check_pb_strings(d, id_nul, sizeof(id_nul), &err), -EINVAL);
+  assert_int_equal(err.status, WEDGE_INVALID_ARGUMENT);
+  assert_string_equal(wedge_error_message(&err), "containerd.task.v2.CreateTaskRequest: field id holds a NUL byte");
+
+  static const uint8_t clean[] = { 0x0a, 0x02, 'c', '1', 0x12, 0x02, '/', 'b' };
+  assert_int_equal(ident_check_pb_strings(d, clean, sizeof(clean), NULL), 0);
+
+  /* rootfs (3) is a Mount whose source (2) holds a NUL: found one level down. */
+  static const uint8_t mount_nul[] = { 0x0a, 0x02, 'c', '1', 0x1a, 0x05, 0x12, 0x03, 'a', 0, 'b' };
+  assert_int_equal(ident_check_pb_strings(d, mount_nul, sizeof(mount_nul), &err), -EINVAL);
+  assert_string_equal(wedge_error_message(&err), "containerd.types.Mount: field source holds a NUL byte");
+
+  /* options (10) is an Any whose value (2) is bytes: NULs are data there. */
+  static const uint8_t any_bytes[] = { 0x52, 0x05, 0x12, 0x03, 0, 0, 0 };
+  assert_int_equal(ident_check_pb_strings(d, any_bytes, sizeof(any_bytes), NULL), 0);
+
+  /* Truncated or odd input is the decoder's to refuse. */
+  static const uint8_t truncated[] = { 0x0a, 0x20, 'c' };
+  assert_int_equal(ident_check_pb_strings(d, truncated, sizeof(truncated), NULL), 0);
+  assert_int_equal(ident_check_pb_strings(d, NULL, 0, NULL), 0);
+  wedge_error_clear(&err);
+}
+
 int
 main(void)
 {
@@ -104,6 +137,7 @@ main(void)
     cmocka_unit_test(test_path_like_ids_refused),
     cmocka_unit_test(test_over_long_refused_and_quoted_short),
     cmocka_unit_test(test_bundle_paths),
+    cmocka_unit_test(test_nul_in_request_strings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
