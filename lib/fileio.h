@@ -1,4 +1,4 @@
-/* Small files written whole. */
+/* Small files written whole, and read whole. */
 #ifndef WEDGE_FILEIO_H
 #define WEDGE_FILEIO_H
 
@@ -15,5 +15,21 @@
  * has concurrent writers, makes unique temp files of its own). On failure the temp file is
  * removed and the message names the temp file or the rename. */
 int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, wedge_error_t *err);
+
+/* Reads `fd` until end of file or until `cap` bytes are in `buf` (EINTR retried): *ret_len.
+ * -errno of a failed read, with no message: the caller names the file. Read cap = max + 1 to
+ * tell a file of exactly `max` bytes from a longer one. */
+int fileio_read_fd(int fd, void *buf, size_t cap, size_t *ret_len);
+
+/* mkdir -p: creates `path` and its missing parents with `mode` (Go's os.MkdirAll, which the runc
+ * shim uses for socket and log directories). An existing directory is fine. */
+int fileio_mkdir_parents(const char *path, mode_t mode, wedge_error_t *err);
+
+/* Copies the regular file `from` to `to` (created 0666 minus umask, or truncated), as Go's
+ * os.Create + io.Copy. The message names the file that failed. */
+int fileio_copy(const char *from, const char *to, wedge_error_t *err);
+
+/* rm -rf `path` without following symlinks; a missing path is fine. */
+int fileio_remove_tree(const char *path, wedge_error_t *err);
 
 #endif

@@ -193,6 +193,14 @@ static void
 stream_wait_for(struct iocopy_stream *st, bool output)
 {
   (void) loop_io_set_events(st->src_source, output ? 0 : EPOLLIN);
+  /* A regular file (append_path) is not in the loop: it never fills, so a write that would
+   * wait is a failure. */
+  if (st->dst_source == NULL)
+    {
+      if (output)
+        stream_finish(st);
+      return;
+    }
   (void) loop_io_set_events(st->dst_source, output ? EPOLLOUT : 0);
 }
 
@@ -310,14 +318,27 @@ on_done(struct loop_source *s, void *data)
   return 0;
 }
 
+/* An output stream's destination that is a regular file: opened for appending, as the runc shim
+ * opens a stdout that is not a FIFO. No read end to keep. */
 static int
-stream_open(struct iocopy *io, enum iocopy_kind kind, const char *path, const struct iocopy_config *cfg,
+file_open(const char *name, const char *path, int *ret_rd, int *ret_wr, wedge_error_t *err)
+{
+  int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_INVALID_ARGUMENT, "cannot open %s file %s", name, path);
+  *ret_rd = -1;
+  *ret_wr = fd;
+  return 0;
+}
+
+static int
+stream_open(struct iocopy *io, enum iocopy_kind kind, const char *path, bool to_file, const struct iocopy_config *cfg,
             wedge_error_t *err)
 {
   struct iocopy_stream *st = &io->streams[kind];
   const char *name = iocopy_names[kind];
   bool in = kind == IOCOPY_STDIN;
-  int fifo_rd, fifo_wr, shim_end;
+  int fifo_rd = -1, fifo_wr = -1, shim_end;
 
   int r = iocopy_pipe(in, &shim_end, &st->container, err);
   if (r < 0)
@@ -328,7 +349,7 @@ stream_open(struct iocopy *io, enum iocopy_kind kind, const char *path, const st
       return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot chown %s pipe to %d:%d", name,
                                    (int) cfg->uid, (int) cfg->gid);
     }
-  r = fifo_open(name, path, &fifo_rd, &fifo_wr, err);
+  r = to_file ? file_open(name, path, &fifo_rd, &fifo_wr, err) : fifo_open(name, path, &fifo_rd, &fifo_wr, err);
   if (r < 0)
     {
       close(shim_end);
@@ -337,12 +358,16 @@ stream_open(struct iocopy *io, enum iocopy_kind kind, const char *path, const st
   st->src = in ? fifo_rd : shim_end;
   st->dst = in ? shim_end : fifo_wr;
   st->keep = in ? fifo_wr : fifo_rd;
-  st->use_splice = true;
+  /* splice(2) refuses a destination opened O_APPEND. */
+  st->use_splice = !to_file;
   st->active = true;
 
   r = loop_add_io(io->loop, st->src, EPOLLIN, on_src, st, &st->src_source, err);
   if (r < 0)
     return wedge_error_prefix(err, "%s", name);
+  /* epoll refuses regular files (EPERM). */
+  if (to_file)
+    return 0;
   r = loop_add_io(io->loop, st->dst, 0, on_dst, st, &st->dst_source, err);
   if (r < 0)
     return wedge_error_prefix(err, "%s", name);
@@ -374,10 +399,13 @@ iocopy_new(struct loop *l, const struct iocopy_config *cfg, struct iocopy **ret,
   (void) loop_source_set_enabled(io->flush_timer, false);
 
   const char *paths[IOCOPY_N] = { cfg->stdin_path, cfg->stdout_path, cfg->stderr_path };
+  bool to_file = cfg->append_path != NULL;
+  if (to_file)
+    paths[IOCOPY_STDOUT] = paths[IOCOPY_STDERR] = cfg->append_path;
   for (int k = 0; k < IOCOPY_N; k++)
     if (paths[k] && paths[k][0])
       {
-        r = stream_open(io, (enum iocopy_kind) k, paths[k], cfg, err);
+        r = stream_open(io, (enum iocopy_kind) k, paths[k], to_file && k != IOCOPY_STDIN, cfg, err);
         if (r < 0)
           goto fail;
       }
@@ -476,7 +504,7 @@ iocopy_wait(struct iocopy *io, int timeout_ms)
               pfd[n] = (struct pollfd){ .fd = st->src, .events = POLLIN };
               owner[n++] = st;
             }
-          if (loop_io_get_events(st->dst_source))
+          if (st->dst_source && loop_io_get_events(st->dst_source))
             {
               pfd[n] = (struct pollfd){ .fd = st->dst, .events = POLLOUT };
               owner[n++] = st;

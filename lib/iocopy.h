@@ -56,6 +56,10 @@ struct iocopy_config
   const char *stdin_path;  /* NULL or "": no stdin */
   const char *stdout_path; /* NULL or "": no stdout */
   const char *stderr_path; /* NULL or "": no stderr */
+  /* Non-NULL: stdout and stderr are appended to this existing regular file instead (log URI
+   * file://, logio.h), the paths above are not read for them. A file is not pollable and never
+   * full, so its streams are written as data arrives; a failed write ends the stream. */
+  const char *append_path;
   uid_t uid;               /* owner given to the container's pipe ends; (uid_t) -1: unchanged */
   gid_t gid;               /* (gid_t) -1: unchanged */
 };

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fileio.h"
 
 /* A pid is at most 7 digits (pid_max <= 4194304); anything longer than this is not a pid file. */
 #define PIDFILE_MAX 64
@@ -51,17 +52,9 @@ pidfile_read(const char *path, wedge_error_t *err)
 
   char buf[PIDFILE_MAX + 1];
   size_t len = 0;
-  while (len < sizeof buf)
-    {
-      ssize_t n = read(fd, buf + len, sizeof buf - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot read pid file %s", path);
-      if (n == 0)
-        break;
-      len += (size_t) n;
-    }
+  int r = fileio_read_fd(fd, buf, sizeof buf, &len);
+  if (r < 0)
+    return wedge_error_set_errno(err, -r, WEDGE_INTERNAL, "cannot read pid file %s", path);
 
   pid_t pid = pidfile_parse(buf, len, err);
   if (pid < 0)

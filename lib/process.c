@@ -38,7 +38,9 @@ struct proc_rule
 #define GO(s)     { PROC_ACT_ALLOW, (s), WEDGE_OK, NULL }
 #define STAY      { PROC_ACT_ALLOW, PROC_N_STATES, WEDGE_OK, NULL }
 #define IGNORE    { PROC_ACT_IGNORE, PROC_N_STATES, WEDGE_OK, NULL }
-#define NO(t)     { PROC_ACT_REFUSE, PROC_N_STATES, WEDGE_FAILED_PRECONDITION, (t) }
+/* The runc shim returns these as plain errors, which errdefs.ToGRPC sends as Unknown: ctr prints
+ * "ctr: cannot exec in a paused state: unknown" for both shims. */
+#define NO(t)     { PROC_ACT_REFUSE, PROC_N_STATES, WEDGE_UNKNOWN, (t) }
 /* The runc shim wraps these two in errdefs.ErrNotFound. */
 #define GONE(t)   { PROC_ACT_REFUSE, PROC_N_STATES, WEDGE_NOT_FOUND, (t) }
 
@@ -458,14 +460,16 @@ proc_start_init(struct proc *p, wedge_error_t *err)
   if (p->state == PROC_CREATED)
     return oci_start(p->rt, p->id, err);
 
-  _cleanup_free_ char *pid_file = proc_pid_file(p);
-  if (pid_file == NULL)
+  _cleanup_free_ char *pid_file = proc_pid_file(p), *work = NULL;
+  if (pid_file == NULL || (p->criu_work_path == NULL && asprintf(&work, "%s/work", p->bundle) < 0))
     return proc_oom(err);
-  /* As the runc shim restores: detached, without making runc a subreaper (we are one). */
+  /* As the runc shim restores: detached, without making runc a subreaper (we are one), CRIU's
+   * work files in Options.criu_work_path or else <bundle>/work (containerd's per-task work
+   * directory). */
   struct oci_restore_opts o = {
     .bundle = p->bundle,
     .image_path = p->checkpoint,
-    .work_path = p->criu_work_path,
+    .work_path = p->criu_work_path ? p->criu_work_path : work,
     .pid_file = pid_file,
     .console_socket = p->console_socket,
     .detach = true,

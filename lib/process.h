@@ -79,7 +79,7 @@ struct proc_init_config
   const char *console_socket; /* NULL: no terminal */
   struct oci_stdio stdio;     /* borrowed: the IO layer owns and closes these fds */
   const char *checkpoint;     /* image path: create from checkpoint (restored at start) */
-  const char *criu_work_path; /* NULL: none */
+  const char *criu_work_path; /* NULL: <bundle>/work at restore */
 };
 
 struct proc_exec_config

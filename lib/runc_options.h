@@ -1,10 +1,15 @@
 /* containerd.runc.v1.Options, the runtime options containerd hands a runc-like shim: in
  * CreateTaskRequest.options, and as the Any on stdin of `<shim> -info` (containerd 2.x).
  *
- * Only that type is read. containerd-shim-runc-v2 fails on any other type URL; we run with the
- * defaults instead (runtimeoptions.v1.Options and the legacy containerd.linux.runc one carry
- * nothing we act on), in Create and in -info alike, so that -info never refuses what Create
- * would run. */
+ * Two types are read, in Create and in -info alike (so that -info never refuses what Create
+ * would run):
+ *   - containerd.runc.v1.Options itself (ctr --runtime ... with runc.v2-style options, CRI's
+ *     runtime_type io.containerd.runc.v2);
+ *   - runtimeoptions.v1.Options, what containerd sends a shim it does not know as a runc one
+ *     (CRI's options table of our runtime_type, `ctr run --runtime-config-path`): its
+ *     config_path names a file holding the runc options (runtime_config.h). Without a path it
+ *     carries nothing and the defaults apply.
+ * Any other type URL (the legacy containerd.linux.runc one) runs with the defaults, as before. */
 #ifndef WEDGE_RUNC_OPTIONS_H
 #define WEDGE_RUNC_OPTIONS_H
 
@@ -13,12 +18,15 @@
 #include "runc_options.pb-c.h"
 
 #define RUNC_OPTIONS_TYPE_URL "containerd.runc.v1.Options"
+#define RUNC_OPTIONS_RUNTIMEOPTIONS_TYPE_URL "runtimeoptions.v1.Options"
 /* The runc shim's default for Options.root; the runtime root of a namespace is <root>/<ns>. */
 #define RUNC_OPTIONS_DEFAULT_ROOT "/run/containerd/runc"
 
 /* *ret: the decoded Options (free with containerd__runc__v1__options__free_unpacked), or NULL
- * when `any` is NULL or of another type. -EINVAL (InvalidArgument) "invalid
- * containerd.runc.v1.Options" when the value does not decode. */
+ * when `any` is NULL, of another type, or runtimeoptions without a config path. -EINVAL
+ * (InvalidArgument) "invalid <type>" when the value does not decode; a config file that cannot
+ * be read or parsed, or whose TypeUrl is not containerd.runc.v1.Options, fails with the file's
+ * message (runtime_config.h). */
 int runc_options_unpack(const Google__Protobuf__Any *any, Containerd__Runc__V1__Options **ret, wedge_error_t *err);
 
 #endif

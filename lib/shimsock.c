@@ -192,26 +192,6 @@ sockaddr_fill(const char *address, struct sockaddr_un *sun, wedge_error_t *err)
   return 0;
 }
 
-static int
-mkdir_parents(const char *path, mode_t mode, wedge_error_t *err)
-{
-  _cleanup_free_ char *p = strdup(path);
-  if (p == NULL)
-    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
-  for (char *s = p + 1;; s++)
-    {
-      if (*s != '/' && *s != '\0')
-        continue;
-      char saved = *s;
-      *s = '\0';
-      if (mkdir(p, mode) < 0 && errno != EEXIST)
-        return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "mkdir %s", p);
-      *s = saved;
-      if (saved == '\0')
-        return 0;
-    }
-}
-
 int
 shimsock_listen(const char *address, int *ret_fd, wedge_error_t *err)
 {
@@ -229,7 +209,7 @@ shimsock_listen(const char *address, int *ret_fd, wedge_error_t *err)
       *slash = '\0';
       /* The runc shim asks for 0600; 0700 is what it means for root, which needs no x bit,
        * and still lets a non-root test instance reach its sockets. */
-      r = mkdir_parents(dir, 0700, err);
+      r = fileio_mkdir_parents(dir, 0700, err);
       if (r < 0)
         return r;
     }

@@ -415,6 +415,7 @@ spawn_io_loop(struct spawn_io *io, int pidfd, int64_t deadline)
     }
 }
 
+
 static int
 spawn_child_fd(int requested, int null_fd, int capture_end)
 {
@@ -425,63 +426,168 @@ spawn_child_fd(int requested, int null_fd, int capture_end)
   return requested;
 }
 
+/* What both spawn_run and spawn_start need before the fork: the resolved binary, the
+ * environment, /dev/null when a stream asks for it, and the fd table (stdio slots left for the
+ * caller, extra fds filled). */
+struct spawn_prep
+{
+  char *path;
+  char **env_default;
+  char *const *envp;
+  int null_fd;
+  int *src, *lifted;
+  size_t n_src;
+};
+
+static void
+spawn_prep_release(struct spawn_prep *p)
+{
+  free(p->path);
+  free(p->env_default);
+  if (p->null_fd >= 0)
+    close(p->null_fd);
+  free(p->src);
+  free(p->lifted);
+}
+
+static int
+spawn_prepare(const struct spawn_opts *opts, struct spawn_prep *p, wedge_error_t *err)
+{
+  *p = (struct spawn_prep){ .null_fd = -1 };
+  if (opts == NULL || opts->argv == NULL)
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "spawn: no program given");
+  int r = spawn_resolve(opts->argv[0], &p->path, err);
+  if (r < 0)
+    return r;
+  p->envp = (char *const *) opts->envp;
+  if (p->envp == NULL)
+    {
+      p->env_default = spawn_default_env();
+      if (p->env_default == NULL)
+        return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+      p->envp = p->env_default;
+    }
+  p->n_src = 3 + opts->n_extra_fds;
+  p->src = calloc(p->n_src, sizeof(int));
+  p->lifted = calloc(p->n_src, sizeof(int));
+  if (p->src == NULL || p->lifted == NULL)
+    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t i = 0; i < opts->n_extra_fds; i++)
+    p->src[3 + i] = opts->extra_fds[i];
+  if (opts->stdin_fd == SPAWN_NULL || opts->stdout_fd == SPAWN_NULL || opts->stderr_fd == SPAWN_NULL)
+    {
+      p->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (p->null_fd < 0)
+        return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot open /dev/null");
+    }
+  return 0;
+}
+
+/* Forks and execs the prepared program; returns once it has exec'd, with a pidfd for it. A
+ * failed exec is reaped here and reported as -ENOEXEC naming the binary. */
+static int
+spawn_launch(const struct spawn_opts *opts, const struct spawn_prep *p, pid_t *ret_pid, int *ret_pidfd,
+             wedge_error_t *err)
+{
+  const char *name = opts->argv[0];
+  for (size_t i = 0; i < p->n_src; i++)
+    if (p->src[i] < 0)
+      return wedge_error_set(err, EBADF, WEDGE_INVALID_ARGUMENT, "cannot run '%s': fd %d to pass as %zu is invalid",
+                             name, p->src[i], i);
+
+  int status_pipe[2];
+  if (pipe2(status_pipe, O_CLOEXEC) < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot create a pipe");
+  _cleanup_close_ int status_rd = status_pipe[0], status_wr = status_pipe[1];
+
+  struct rlimit rl;
+  int max_fd = (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536) ? (int) rl.rlim_cur : 65536;
+
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_RESOURCE_EXHAUSTED, "cannot fork to run '%s'", name);
+  if (pid == 0)
+    spawn_child(parent, p->path, (char *const *) opts->argv, p->envp, opts->cwd, p->src, p->lifted, p->n_src,
+                status_wr, max_fd);
+
+  /* Nobody else may reap this child before the pidfd exists (the loop, and with it the reaper,
+   * does not run until we return), so pidfd_open on the bare pid cannot pick up a recycled pid. */
+  _cleanup_close_ int pidfd = pidfd_open(pid, 0);
+  int pidfd_errno = errno;
+  close(TAKE_FD(status_wr));
+  if (pidfd < 0)
+    {
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      return wedge_error_set_errno(err, pidfd_errno, WEDGE_INTERNAL, "pidfd_open for '%s'", name);
+    }
+
+  int exec_errno = spawn_exec_errno(status_rd);
+  if (exec_errno)
+    {
+      siginfo_t si;
+      spawn_wait_pidfd(pidfd, &si);
+      return wedge_error_set(err, ENOEXEC, WEDGE_FAILED_PRECONDITION, "cannot run '%s': %s", p->path,
+                             strerror(exec_errno));
+    }
+  *ret_pid = pid;
+  *ret_pidfd = TAKE_FD(pidfd);
+  return 0;
+}
+
+int
+spawn_start(const struct spawn_opts *opts, pid_t *ret_pid, int *ret_pidfd, wedge_error_t *err)
+{
+  if (opts && (opts->stdin_fd == SPAWN_CAPTURE || opts->stdout_fd == SPAWN_CAPTURE || opts->stderr_fd == SPAWN_CAPTURE))
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "spawn_start: no capture");
+  struct spawn_prep p;
+  int r = spawn_prepare(opts, &p, err);
+  if (r >= 0)
+    {
+      p.src[0] = spawn_child_fd(opts->stdin_fd, p.null_fd, -1);
+      p.src[1] = spawn_child_fd(opts->stdout_fd, p.null_fd, -1);
+      p.src[2] = spawn_child_fd(opts->stderr_fd, p.null_fd, -1);
+      r = spawn_launch(opts, &p, ret_pid, ret_pidfd, err);
+    }
+  spawn_prep_release(&p);
+  return r;
+}
+
 int
 spawn_run(const struct spawn_opts *opts, struct spawn_result *ret, wedge_error_t *err)
 {
-  if (opts == NULL || opts->argv == NULL || ret == NULL)
+  if (ret == NULL)
     return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "spawn: no program given");
-
-  const char *name = opts->argv[0];
-  _cleanup_free_ char *path = NULL;
-  int r = spawn_resolve(name, &path, err);
+  struct spawn_prep p;
+  int r = spawn_prepare(opts, &p, err);
   if (r < 0)
-    return r;
-
-  _cleanup_free_ char **env_default = NULL;
-  char *const *envp = (char *const *) opts->envp;
-  if (envp == NULL)
     {
-      env_default = spawn_default_env();
-      if (env_default == NULL)
-        return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
-      envp = env_default;
+      spawn_prep_release(&p);
+      return r;
     }
+  const char *name = opts->argv[0];
 
-  size_t n_src = 3 + opts->n_extra_fds;
-  _cleanup_free_ int *src = calloc(n_src, sizeof(int));
-  _cleanup_free_ int *lifted = calloc(n_src, sizeof(int));
-  if (src == NULL || lifted == NULL)
-    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
-
-  _cleanup_close_ int null_fd = -1;
-  _cleanup_close_ int in_child = -1, out_child = -1, err_child = -1;
-  _cleanup_close_ int status_rd = -1, status_wr = -1, pidfd = -1;
+  _cleanup_close_ int in_child = -1, out_child = -1, err_child = -1, pidfd = -1;
   struct spawn_io io = { .in_fd = -1, .out = { .fd = -1 }, .err = { .fd = -1 } };
-
-  if (opts->stdin_fd == SPAWN_NULL || opts->stdout_fd == SPAWN_NULL || opts->stderr_fd == SPAWN_NULL)
-    {
-      null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-      if (null_fd < 0)
-        return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot open /dev/null");
-    }
-
   if (opts->stdin_fd == SPAWN_CAPTURE)
     {
       /* A pipe, not a socket: crun 1.8.1 reads `update --resources -` by opening /dev/stdin,
        * which fails with ENXIO on a socket. Our end is non-blocking so a child that does not
        * read cannot stall us. */
-      int p[2];
-      if (pipe2(p, O_CLOEXEC) < 0)
-        return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot create a pipe");
-      if (fcntl(p[1], F_SETFL, O_NONBLOCK) < 0)
+      int sp[2];
+      if (pipe2(sp, O_CLOEXEC) < 0)
         {
-          int e = errno;
-          close(p[0]);
-          close(p[1]);
-          return wedge_error_set_errno(err, e, WEDGE_INTERNAL, "cannot make the stdin pipe non-blocking");
+          r = wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot create a pipe");
+          goto out;
         }
-      io.in_fd = p[1];
-      in_child = p[0];
+      io.in_fd = sp[1];
+      in_child = sp[0];
+      if (fcntl(io.in_fd, F_SETFL, O_NONBLOCK) < 0)
+        {
+          r = wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot make the stdin pipe non-blocking");
+          goto out;
+        }
       io.in_data = opts->stdin_data;
       io.in_len = opts->stdin_data ? opts->stdin_len : 0;
     }
@@ -490,68 +596,18 @@ spawn_run(const struct spawn_opts *opts, struct spawn_result *ret, wedge_error_t
   if (opts->stderr_fd == SPAWN_CAPTURE && (r = capture_pipe(&io.err, &err_child, err)) < 0)
     goto out;
 
-  src[0] = spawn_child_fd(opts->stdin_fd, null_fd, in_child);
-  src[1] = spawn_child_fd(opts->stdout_fd, null_fd, out_child);
-  src[2] = spawn_child_fd(opts->stderr_fd, null_fd, err_child);
-  for (size_t i = 0; i < opts->n_extra_fds; i++)
-    src[3 + i] = opts->extra_fds[i];
-  for (size_t i = 0; i < n_src; i++)
-    if (src[i] < 0)
-      {
-        r = wedge_error_set(err, EBADF, WEDGE_INVALID_ARGUMENT, "cannot run '%s': fd %d to pass as %zu is invalid",
-                            name, src[i], i);
-        goto out;
-      }
-
-  int status_pipe[2];
-  if (pipe2(status_pipe, O_CLOEXEC) < 0)
-    {
-      r = wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot create a pipe");
-      goto out;
-    }
-  status_rd = status_pipe[0];
-  status_wr = status_pipe[1];
-
-  struct rlimit rl;
-  int max_fd = (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536) ? (int) rl.rlim_cur : 65536;
-
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0)
-    {
-      r = wedge_error_set_errno(err, errno, WEDGE_RESOURCE_EXHAUSTED, "cannot fork to run '%s'", name);
-      goto out;
-    }
-  if (pid == 0)
-    spawn_child(parent, path, (char *const *) opts->argv, envp, opts->cwd, src, lifted, n_src, status_wr, max_fd);
-
-  /* Nobody else may reap this child before the pidfd exists (the reaper waits for the pids it
-   * knows, never for -1), so pidfd_open on the bare pid cannot pick up a recycled pid. */
-  pidfd = pidfd_open(pid, 0);
-  int pidfd_errno = errno;
-
-  close(TAKE_FD(status_wr));
+  p.src[0] = spawn_child_fd(opts->stdin_fd, p.null_fd, in_child);
+  p.src[1] = spawn_child_fd(opts->stdout_fd, p.null_fd, out_child);
+  p.src[2] = spawn_child_fd(opts->stderr_fd, p.null_fd, err_child);
+  pid_t pid;
+  r = spawn_launch(opts, &p, &pid, &pidfd, err);
   close(TAKE_FD(in_child));
   close(TAKE_FD(out_child));
   close(TAKE_FD(err_child));
-
-  if (pidfd < 0)
-    {
-      kill(pid, SIGKILL);
-      waitpid(pid, NULL, 0);
-      r = wedge_error_set_errno(err, pidfd_errno, WEDGE_INTERNAL, "pidfd_open for '%s'", name);
-      goto out;
-    }
+  if (r < 0)
+    goto out;
 
   siginfo_t si;
-  int exec_errno = spawn_exec_errno(status_rd);
-  if (exec_errno)
-    {
-      spawn_wait_pidfd(pidfd, &si);
-      r = wedge_error_set(err, ENOEXEC, WEDGE_FAILED_PRECONDITION, "cannot run '%s': %s", path, strerror(exec_errno));
-      goto out;
-    }
-
   int64_t deadline = opts->timeout_ms > 0 ? spawn_now_ms() + opts->timeout_ms : 0;
   r = spawn_io_loop(&io, pidfd, deadline);
   bool timed_out = r == 0;
@@ -586,6 +642,7 @@ spawn_run(const struct spawn_opts *opts, struct spawn_result *ret, wedge_error_t
                         name, opts->timeout_ms);
 
 out:
+  spawn_prep_release(&p);
   if (io.in_fd >= 0)
     close(io.in_fd);
   capture_release(&io.out);

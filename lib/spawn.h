@@ -64,6 +64,12 @@ struct spawn_result
  * (-ETIMEDOUT; *ret is still filled with what was captured). */
 int spawn_run(const struct spawn_opts *opts, struct spawn_result *ret, wedge_error_t *err);
 
+/* Starts the program and returns once it has exec'd, without waiting for it: *ret_pid and a
+ * pidfd for it (O_CLOEXEC) in *ret_pidfd. The caller owns the child and must reap it (or leave it
+ * to a subreaper's waitpid). Streams are fds or SPAWN_NULL (no SPAWN_CAPTURE); timeout_ms and
+ * stdin_data are not used. */
+int spawn_start(const struct spawn_opts *opts, pid_t *ret_pid, int *ret_pidfd, wedge_error_t *err);
+
 /* Frees the captured buffers; the struct can be reused. Accepts NULL. */
 void spawn_result_clear(struct spawn_result *res);
 

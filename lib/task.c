@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "cleanup.h"
 #include "events_task.pb-c.h"
 #include "mount.h"
@@ -22,6 +23,7 @@
 #include "shim.pb-c.h"
 #include "spec.h"
 #include "iocopy.h"
+#include "logio.h"
 #include "types_task.pb-c.h"
 
 #define TASK_PROCESS_DETAILS_URL "containerd.runc.v1.ProcessDetails"
@@ -42,6 +44,7 @@ struct task_process
   struct task_container *c;
   struct proc *proc;
   struct iocopy *io;
+  struct logio *log;    /* a binary:// log URI's logger */
   char *stdin_path, *stdout_path, *stderr_path;
   bool terminal;
   char *spec_path;      /* exec: the OCI process JSON given to `runtime exec` */
@@ -322,6 +325,8 @@ task_process_exited(struct task_process *tp)
 static bool
 task_claim(struct task_process *tp, pid_t pid, int wait_status)
 {
+  if (logio_claim(tp->log, pid))
+    return true;
   if (tp->proc == NULL || tp->proc->pid != pid || tp->proc->exited)
     return false;
   /* Without a PID namespace of its own, the kernel does not take the container's other
@@ -375,6 +380,8 @@ task_process_destroy(struct task_process *tp)
   task_release_waiters(tp);
   iocopy_free(tp->io);
   tp->io = NULL;
+  logio_free(tp->log);
+  tp->log = NULL;
   proc_free(tp->proc);
   tp->proc = NULL;
   if (tp->spec_path)
@@ -493,9 +500,10 @@ task_tombstones_forget(struct task_service *ts, const char *id)
 /* Create */
 
 /* Terminals (console socket, pty copying) are not there yet; refuse plainly instead of starting
- * a process whose stdio nobody copies. */
+ * a process whose stdio nobody copies. A log URI in stdout (logio.h) selects a file or a logging
+ * binary instead of FIFOs; the binary gets no stdin, as in the runc shim. */
 static int
-task_io_open(struct task_service *ts, const struct task_process *tp, struct iocopy **ret, wedge_error_t *err)
+task_io_open(struct task_service *ts, struct task_process *tp, struct iocopy **ret, wedge_error_t *err)
 {
   if (tp->terminal)
     return wedge_error_set(err, ENOTSUP, WEDGE_UNIMPLEMENTED, "terminal: not implemented yet");
@@ -506,7 +514,22 @@ task_io_open(struct task_service *ts, const struct task_process *tp, struct ioco
     .uid = tp->c->io_uid,
     .gid = tp->c->io_gid,
   };
-  return iocopy_new(ts->loop, &cfg, ret, err);
+  struct logio_uri uri = { 0 };
+  int r = logio_uri_parse(tp->stdout_path ? tp->stdout_path : "", &uri, err);
+  if (r >= 0 && uri.scheme == LOGIO_FILE && (r = logio_file_prepare(uri.path, err)) >= 0)
+    cfg.append_path = uri.path;
+  if (r >= 0 && uri.scheme == LOGIO_BINARY)
+    {
+      struct logio_config lc = { .uri = &uri, .id = tp->proc ? tp->proc->id : tp->c->id, .namespace_ = ts->namespace_ };
+      r = logio_start(&lc, &tp->log, err);
+      cfg = (struct iocopy_config){ .uid = (uid_t) -1, .gid = (gid_t) -1 };
+    }
+  if (r < 0)
+    r = wedge_error_prefix(err, "failed to create init process I/O"); /* for execs too, as the runc shim */
+  else
+    r = iocopy_new(ts->loop, &cfg, ret, err);
+  logio_uri_clear(&uri);
+  return r;
 }
 
 /* The runc shim's ShouldKillAllOnExit: true unless the spec asks for a new PID namespace (a "pid"
@@ -665,7 +688,7 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
     .rt = &c->rt,
     .no_pivot = opts && opts->no_pivot_root,
     .no_new_keyring = opts && opts->no_new_keyring,
-    .stdio = iocopy_runtime_stdio(c->init.io),
+    .stdio = logio_runtime_stdio(c->init.log, iocopy_runtime_stdio(c->init.io)),
     .checkpoint = req->checkpoint && req->checkpoint[0] ? req->checkpoint : NULL,
     .criu_work_path = opts && opts->criu_work_path && opts->criu_work_path[0] ? opts->criu_work_path : NULL,
   };
@@ -676,7 +699,12 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
   c->init.proc->io_wait_data = &c->init;
 
   r = proc_create(c->init.proc, err);
-  iocopy_close_runtime_ends(c->init.io);
+  /* A restore inherits them at Start. */
+  if (r < 0 || cfg.checkpoint == NULL)
+    {
+      iocopy_close_runtime_ends(c->init.io);
+      logio_close_runtime_ends(c->init.log);
+    }
   if (r < 0)
     goto fail_unmount;
 
@@ -752,14 +780,15 @@ task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
       r = task_io_open(ts, tp, &tp->io, err);
       if (r < 0)
         return task_fail(err, r);
-      tp->proc->stdio = iocopy_runtime_stdio(tp->io);
+      tp->proc->stdio = logio_runtime_stdio(tp->log, iocopy_runtime_stdio(tp->io));
     }
 
   tp->starting = true;
   r = proc_start(tp->proc, err);
   tp->starting = false;
-  if (is_exec && tp->io)
+  if (tp->io)
     iocopy_close_runtime_ends(tp->io);
+  logio_close_runtime_ends(tp->log);
   if (r < 0)
     {
       tp->exit_held = false;
@@ -848,7 +877,7 @@ task_h_state(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   resp.terminal = tp->terminal;
   resp.exit_status = (uint32_t) p->exit_status;
   resp.exited_at = &at;
-  resp.exec_id = tp == &tp->c->init ? (char *) "" : p->id;
+  /* exec_id stays empty, for an exec too: the runc shim names the process in `id` only. */
   return task_reply(call, &resp.base);
 }
 
@@ -1192,6 +1221,26 @@ task_h_update(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 }
 
 static int
+task_h_checkpoint(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__CheckpointTaskRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__checkpoint_task_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_container *c = task_find(ts, req->id, err);
+  if (c == NULL)
+    return task_fail(err, -ENOENT);
+  _cleanup_pb_ Containerd__Runc__V1__CheckpointOptions *opts = NULL;
+  r = checkpoint_options_unpack(req->options, &opts, err);
+  if (r >= 0)
+    r = checkpoint_run(c->init.proc, c->bundle, req->path, opts, err);
+  if (r < 0)
+    return task_fail(err, r);
+  return task_reply(call, NULL);
+}
+
+static int
 task_h_connect(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
   struct task_service *ts = userdata;
@@ -1248,7 +1297,7 @@ static const ttrpc_method_t task_methods[] = {
   { "Pids", task_h_pids },
   { "Pause", task_h_pause },
   { "Resume", task_h_resume },
-  { "Checkpoint", task_h_unimplemented },
+  { "Checkpoint", task_h_checkpoint },
   { "Kill", task_h_kill },
   { "Exec", task_h_exec },
   { "ResizePty", task_h_resize_pty },

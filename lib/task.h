@@ -12,7 +12,7 @@
  * "id <exec>: already exists"; Create/Start/... runtime failures carry the runtime's message
  * ("OCI runtime create failed: ..."). NotFound, AlreadyExists, FailedPrecondition and
  * InvalidArgument messages end in containerd's class text as errdefs.ToGRPC leaves them.
- * ResizePty, Checkpoint and Stats answer Unimplemented "not implemented yet".
+ * ResizePty and Stats answer Unimplemented "not implemented yet". Checkpoint: checkpoint.h.
  *
  * Exits: the daemon's reaper hands every reaped pid to task_service_reap(). The process is marked
  * exited (proc_set_exited), and once its stdio is drained TaskExit is published and every

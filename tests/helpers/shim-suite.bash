@@ -5,6 +5,7 @@
 #   shim_suite_setup_file runc|crun   the built shim must exist; starts that containerd flavour
 #   shim_suite_teardown_file          stops it and everything it started
 #   task_status ID                    RUNNING, PAUSED, STOPPED, ... as `ctr task ls` prints it
+#   both NAME CMD...                  the same ctr command once per runtime (see below)
 # Every test ends with the harness' leak check (teardown).
 
 WEDGE_RT=io.containerd.wedge.v2
@@ -30,4 +31,29 @@ teardown() {
 
 task_status() {
   ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'
+}
+
+# both NAME CMD...: runs `ctr_ CMD` once per runtime; an argument that is exactly "RT" becomes the
+# runtime and one that is exactly "ID" becomes NAME-<runc|wedge>. Whole arguments only: a path
+# such as /tmp/wedge-tests.xIDx (mktemp picks the letters) must pass through untouched.
+# Sets OUT_runc/OUT_wedge and RC_runc/RC_wedge.
+both() {
+  local name=$1 rt short args a
+  shift
+  for rt in $RUNC_RT $WEDGE_RT; do
+    short=${rt#io.containerd.}
+    short=${short%.v2}
+    args=()
+    for a in "$@"; do
+      case $a in
+        RT) args+=("$rt") ;;
+        ID) args+=("$name-$short") ;;
+        *) args+=("$a") ;;
+      esac
+    done
+    run_timeout 60 ctr_ "${args[@]}"
+    printf -v "OUT_$short" '%s' "$output"
+    printf -v "RC_$short" '%s' "$status"
+    echo "$short: rc=$status output: $output"
+  done
 }

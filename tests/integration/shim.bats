@@ -18,31 +18,6 @@ teardown_file() {
   shim_suite_teardown_file
 }
 
-# both NAME CMD...: runs `ctr_ CMD` once per runtime; an argument that is exactly "RT" becomes the
-# runtime and one that is exactly "ID" becomes NAME-<runc|wedge>. Whole arguments only: a path
-# such as /tmp/wedge-tests.xIDx (mktemp picks the letters) must pass through untouched.
-# Sets OUT_runc/OUT_wedge and RC_runc/RC_wedge.
-both() {
-  local name=$1 rt short args a
-  shift
-  for rt in $RUNC_RT $WEDGE_RT; do
-    short=${rt#io.containerd.}
-    short=${short%.v2}
-    args=()
-    for a in "$@"; do
-      case $a in
-        RT) args+=("$rt") ;;
-        ID) args+=("$name-$short") ;;
-        *) args+=("$a") ;;
-      esac
-    done
-    run_timeout 60 ctr_ "${args[@]}"
-    printf -v "OUT_$short" '%s' "$output"
-    printf -v "RC_$short" '%s' "$status"
-    echo "$short: rc=$status output: $output"
-  done
-}
-
 # ctr_with_stdin LINE ARGS...: ctr_ ARGS with LINE on its stdin.
 ctr_with_stdin() {
   local line=$1

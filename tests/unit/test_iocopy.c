@@ -650,6 +650,53 @@ test_io_uid_gid_own_the_container_ends(void **state)
   iocopy_free(io);
 }
 
+/* Log URI file://: both streams appended to one existing file, small writes and large ones. */
+static void
+test_append_path_gets_both_streams(void **state)
+{
+  struct fixture *f = *state;
+  char path[160];
+  snprintf(path, sizeof(path), "%s/regular", f->dir);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "old\n", 4), 4);
+  close(fd);
+
+  struct iocopy *io = NULL;
+  struct iocopy_config cfg = { .stdout_path = "/ignored", .stderr_path = "/ignored", .append_path = path,
+                               .uid = (uid_t) -1, .gid = (gid_t) -1 };
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(iocopy_new(f->loop, &cfg, &io, &err), 0);
+  struct oci_stdio s = iocopy_runtime_stdio(io);
+  assert_int_equal(s.in, -1);
+  assert_true(s.out >= 0 && s.err >= 0);
+  int out = dup(s.out), errfd = dup(s.err);
+  iocopy_close_runtime_ends(io);
+
+  assert_int_equal(write(out, "out1\n", 5), 5);
+  /* Let the copier see the small write on its own, then wait for more input. */
+  assert_true(loop_run_once(f->loop, 100) >= 0);
+  assert_int_equal(write(errfd, "err1\n", 5), 5);
+  assert_true(loop_run_once(f->loop, 100) >= 0);
+  static char big[3 * 4096];
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\n';
+  assert_int_equal(write(out, big, sizeof(big)), (ssize_t) sizeof(big));
+  close(out);
+  close(errfd);
+  run_until_done(f, io);
+  iocopy_free(io);
+
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_size, 4 + 5 + 5 + (off_t) sizeof(big));
+  char head[15] = { 0 };
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  assert_int_equal(read(fd, head, 14), 14);
+  close(fd);
+  assert_string_equal(head, "old\nout1\nerr1\n");
+}
+
 static void
 test_pipe_helper_blocking_only_on_container_side(void **state)
 {
@@ -687,6 +734,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_stdin_close_io_before_client_detaches, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_paths_are_refused, setup, teardown),
     cmocka_unit_test_setup_teardown(test_io_uid_gid_own_the_container_ends, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_append_path_gets_both_streams, setup, teardown),
     cmocka_unit_test(test_pipe_helper_blocking_only_on_container_side),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
