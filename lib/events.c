@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "events_task.pb-c.h"
@@ -18,6 +19,7 @@ struct events_item
   const char *topic;
   uint8_t *data; /* packed ForwardRequest */
   size_t len;
+  char *record; /* exit record to remove once containerd accepted the event */
   bool never_drop;
   unsigned attempts;
   int64_t next_try_ms; /* CLOCK_MONOTONIC */
@@ -96,6 +98,7 @@ events_item_free(struct events_item *it)
   if (it == NULL)
     return;
   free(it->data);
+  free(it->record);
   free(it);
 }
 
@@ -129,8 +132,15 @@ events_pending(const struct events *ev)
   return ev->n;
 }
 
-int
-events_publish(struct events *ev, const ProtobufCMessage *event, wedge_error_t *err)
+static void
+events_remove_record(struct events *ev, const char *record)
+{
+  if (record && unlink(record) < 0 && errno != ENOENT)
+    shimlog(ev->log, SHIMLOG_WARN, "remove exit record %s: %s", record, strerror(errno));
+}
+
+static int
+events_queue(struct events *ev, const ProtobufCMessage *event, const char *record, wedge_error_t *err)
 {
   const char *topic = events_topic(event->descriptor);
   if (topic == NULL)
@@ -140,7 +150,10 @@ events_publish(struct events *ev, const ProtobufCMessage *event, wedge_error_t *
   if (ev->observer)
     ev->observer(topic, event, ev->observer_data);
   if (ev->address == NULL)
-    return 0;
+    {
+      events_remove_record(ev, record);
+      return 0;
+    }
   if (ev->n >= EVENTS_QUEUE_MAX && !never_drop)
     {
       shimlog(ev->log, SHIMLOG_ERROR, "event queue full, dropping %s", topic);
@@ -176,6 +189,11 @@ events_publish(struct events *ev, const ProtobufCMessage *event, wedge_error_t *
   int r = ttrpc_pack_message(&req.base, &it->data, &it->len, err);
   if (r < 0)
     return r;
+  if (record && (it->record = strdup(record)) == NULL)
+    {
+      free(it->data);
+      return wedge_error_set(err, ENOMEM, WEDGE_INTERNAL, "out of memory");
+    }
   it->topic = topic;
   it->never_drop = never_drop;
   it->next_try_ms = 0;
@@ -186,6 +204,18 @@ events_publish(struct events *ev, const ProtobufCMessage *event, wedge_error_t *
 
   (void) events_flush(ev);
   return 0;
+}
+
+int
+events_publish(struct events *ev, const ProtobufCMessage *event, wedge_error_t *err)
+{
+  return events_queue(ev, event, NULL, err);
+}
+
+int
+events_publish_durable(struct events *ev, const ProtobufCMessage *event, const char *record, wedge_error_t *err)
+{
+  return events_queue(ev, event, record, err);
 }
 
 static void
@@ -240,6 +270,7 @@ events_flush(struct events *ev)
         }
       if (r == 0)
         {
+          events_remove_record(ev, it->record);
           events_pop(ev);
           continue;
         }

@@ -55,6 +55,12 @@ const char *events_topic(const ProtobufCMessageDescriptor *desc);
  * when EVENTS_QUEUE_MAX events are waiting (a TaskExit is queued even then). */
 int events_publish(struct events *ev, const ProtobufCMessage *event, wedge_error_t *err);
 
+/* As events_publish, for an event whose exit record (exitstore.h) is at `record`: the file is
+ * removed once containerd accepted the event (at once when events are discarded), and left in
+ * place when the publisher is freed with the event still queued, so that `delete` finds it. */
+int events_publish_durable(struct events *ev, const ProtobufCMessage *event, const char *record,
+                           wedge_error_t *err);
+
 /* Sends queued events whose retry time has come, in order, until one fails. Returns how many
  * are still queued. */
 size_t events_flush(struct events *ev);

@@ -1,5 +1,6 @@
 #include "iocopy.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "console.h"
 
 /* Splice only when the source holds at least a page (see stream_pump()). */
 #define IOCOPY_SPLICE_MIN 4096
@@ -42,6 +44,7 @@ struct iocopy_stream
   int container; /* the container's pipe end, until handed over */
   struct loop_source *src_source, *dst_source;
   bool use_splice;
+  bool tty_src;  /* src is the pty master: read until EAGAIN/EIO, never FIONREAD or splice */
   char *buf;
   size_t len, off;
 };
@@ -56,9 +59,15 @@ struct iocopy
   iocopy_done_cb done_cb;
   void *done_data;
   bool done;
+  /* terminal mode (iocopy.h) */
+  bool terminal;
+  struct console_socket *console_socket; /* until the master arrived */
+  int console;                           /* the pty master; -1 before it arrived and once closed */
+  bool ending;                           /* exited or hung up: the master's output ends once empty */
 };
 
 static int64_t now_ms(void);
+static void stream_pump(struct iocopy_stream *st, bool src_hup);
 
 static void
 close_fd(int *fd)
@@ -139,6 +148,16 @@ io_fifo_unread(struct iocopy *io)
   return total;
 }
 
+static void stream_finish(struct iocopy_stream *st);
+
+/* The terminal is torn down once its output is over: stdin stops and the last master fd goes. */
+static void
+io_terminal_close(struct iocopy *io)
+{
+  stream_finish(&io->streams[IOCOPY_STDIN]);
+  close_fd(&io->console);
+}
+
 /* "Done" means the client has the output, not only its FIFO: containerd 1.6.20's client closes
  * its FIFOs (task.Delete: io.Close() before io.Wait()) as soon as it has the exit status, and
  * whatever it had not read by then is lost. The runc shim's timing mostly hides that race; an
@@ -149,6 +168,9 @@ static void
 io_check_done(struct iocopy *io)
 {
   if (io->done || io->streams[IOCOPY_STDOUT].active || io->streams[IOCOPY_STDERR].active)
+    return;
+  /* A terminal's output has not started before the master arrived. */
+  if (io->terminal && io->console_socket)
     return;
   if (io_fifo_unread(io) > 0)
     {
@@ -164,6 +186,8 @@ io_check_done(struct iocopy *io)
   for (int k = IOCOPY_STDOUT; k <= IOCOPY_STDERR; k++)
     close_fd(&io->streams[k].keep);
   io->done = true;
+  if (io->terminal)
+    io_terminal_close(io);
   if (io->done_cb)
     (void) loop_source_set_enabled(io->done_source, true);
 }
@@ -186,7 +210,18 @@ stream_finish(struct iocopy_stream *st)
   free(st->buf);
   st->buf = NULL;
   st->len = st->off = 0;
-  io_check_done(st->io);
+  struct iocopy *io = st->io;
+  /* containerd 1.6.20's runc shim shuts the console down when the stdin FIFO reaches EOF (every
+   * writer gone: the client's, and the shim's own after CloseIO): the master is closed, so the
+   * container's session is hung up. What the output holds right now still goes out first. */
+  if (st->kind == IOCOPY_STDIN && io->terminal && io->console >= 0 && !io->done)
+    {
+      struct iocopy_stream *out = &io->streams[IOCOPY_STDOUT];
+      io->ending = true;
+      stream_pump(out, false);
+      stream_finish(out);
+    }
+  io_check_done(io);
 }
 
 static void
@@ -242,7 +277,9 @@ stream_pump(struct iocopy_stream *st, bool src_hup)
           continue;
         }
 
-      int avail = src_available(st);
+      /* FIONREAD on a pty master does not see what the kernel has not pushed to it yet; read(2)
+       * does (n_tty flushes the pending buffer before it answers EAGAIN or EIO). */
+      int avail = st->tty_src ? IOCOPY_BUFFER_SIZE : src_available(st);
       if (avail == 0)
         {
           if (src_hup)
@@ -271,6 +308,11 @@ stream_pump(struct iocopy_stream *st, bool src_hup)
       n = read(st->src, st->buf, (size_t) avail < IOCOPY_BUFFER_SIZE ? (size_t) avail : IOCOPY_BUFFER_SIZE);
       if (n < 0 && errno == EINTR)
         continue;
+      /* After the exit, an empty master means the output is over even when another process
+       * still holds the slave (the runc shim ends its console copy at exit the same way). A
+       * master whose slave is closed answers EIO once empty, which ends it below. */
+      if (n < 0 && errno == EAGAIN && st->tty_src && st->io->ending)
+        return stream_finish(st);
       if (n < 0 && errno == EAGAIN)
         return stream_wait_for(st, false);
       if (n <= 0)
@@ -318,6 +360,21 @@ on_done(struct loop_source *s, void *data)
   return 0;
 }
 
+/* Registers a stream whose src and dst are set, and starts it. */
+static int
+stream_start(struct iocopy_stream *st, wedge_error_t *err)
+{
+  const char *name = iocopy_names[st->kind];
+  st->active = true;
+  int r = loop_add_io(st->io->loop, st->src, EPOLLIN, on_src, st, &st->src_source, err);
+  if (r < 0)
+    return wedge_error_prefix(err, "%s", name);
+  r = loop_add_io(st->io->loop, st->dst, 0, on_dst, st, &st->dst_source, err);
+  if (r < 0)
+    return wedge_error_prefix(err, "%s", name);
+  return 0;
+}
+
 /* An output stream's destination that is a regular file: opened for appending, as the runc shim
  * opens a stdout that is not a FIFO. No read end to keep. */
 static int
@@ -331,6 +388,8 @@ file_open(const char *name, const char *path, int *ret_rd, int *ret_wr, wedge_er
   return 0;
 }
 
+/* With a terminal only the FIFO side is opened here; the master side comes with
+ * iocopy_attach_terminal(). */
 static int
 stream_open(struct iocopy *io, enum iocopy_kind kind, const char *path, bool to_file, const struct iocopy_config *cfg,
             wedge_error_t *err)
@@ -338,37 +397,39 @@ stream_open(struct iocopy *io, enum iocopy_kind kind, const char *path, bool to_
   struct iocopy_stream *st = &io->streams[kind];
   const char *name = iocopy_names[kind];
   bool in = kind == IOCOPY_STDIN;
-  int fifo_rd = -1, fifo_wr = -1, shim_end;
+  int fifo_rd = -1, fifo_wr = -1, shim_end = -1;
 
-  int r = iocopy_pipe(in, &shim_end, &st->container, err);
-  if (r < 0)
-    return wedge_error_prefix(err, "%s", name);
-  if ((cfg->uid != (uid_t) -1 || cfg->gid != (gid_t) -1) && fchown(st->container, cfg->uid, cfg->gid) < 0)
+  if (!io->terminal)
     {
-      close(shim_end);
-      return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot chown %s pipe to %d:%d", name,
-                                   (int) cfg->uid, (int) cfg->gid);
+      int r = iocopy_pipe(in, &shim_end, &st->container, err);
+      if (r < 0)
+        return wedge_error_prefix(err, "%s", name);
+      if ((cfg->uid != (uid_t) -1 || cfg->gid != (gid_t) -1) && fchown(st->container, cfg->uid, cfg->gid) < 0)
+        {
+          close(shim_end);
+          return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot chown %s pipe to %d:%d", name,
+                                       (int) cfg->uid, (int) cfg->gid);
+        }
     }
-  r = to_file ? file_open(name, path, &fifo_rd, &fifo_wr, err) : fifo_open(name, path, &fifo_rd, &fifo_wr, err);
+  int r = to_file ? file_open(name, path, &fifo_rd, &fifo_wr, err) : fifo_open(name, path, &fifo_rd, &fifo_wr, err);
   if (r < 0)
     {
-      close(shim_end);
+      if (shim_end >= 0)
+        close(shim_end);
       return r;
     }
   st->src = in ? fifo_rd : shim_end;
   st->dst = in ? shim_end : fifo_wr;
   st->keep = in ? fifo_wr : fifo_rd;
+  if (io->terminal)
+    return 0;
   /* splice(2) refuses a destination opened O_APPEND. */
   st->use_splice = !to_file;
+  if (!to_file)
+    return stream_start(st, err);
+  /* epoll refuses regular files (EPERM): the file is written as data comes, never waited on. */
   st->active = true;
-
   r = loop_add_io(io->loop, st->src, EPOLLIN, on_src, st, &st->src_source, err);
-  if (r < 0)
-    return wedge_error_prefix(err, "%s", name);
-  /* epoll refuses regular files (EPERM). */
-  if (to_file)
-    return 0;
-  r = loop_add_io(io->loop, st->dst, 0, on_dst, st, &st->dst_source, err);
   if (r < 0)
     return wedge_error_prefix(err, "%s", name);
   return 0;
@@ -381,6 +442,8 @@ iocopy_new(struct loop *l, const struct iocopy_config *cfg, struct iocopy **ret,
   if (io == NULL)
     return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "cannot allocate IO copier");
   io->loop = l;
+  io->terminal = cfg->terminal;
+  io->console = -1;
   for (int k = 0; k < IOCOPY_N; k++)
     {
       struct iocopy_stream *st = &io->streams[k];
@@ -398,7 +461,29 @@ iocopy_new(struct loop *l, const struct iocopy_config *cfg, struct iocopy **ret,
     goto fail;
   (void) loop_source_set_enabled(io->flush_timer, false);
 
-  const char *paths[IOCOPY_N] = { cfg->stdin_path, cfg->stdout_path, cfg->stderr_path };
+  if (io->terminal)
+    {
+      /* The runc shim cannot start a terminal without a stdout FIFO either (it fails to open
+       * ""); without a reader the process would block once the master's buffer is full. */
+      if (cfg->stdout_path == NULL || cfg->stdout_path[0] == '\0')
+        {
+          r = wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "a terminal needs a stdout FIFO");
+          goto fail;
+        }
+      /* A terminal's output is the master's, copied to the stdout FIFO; a log URI is not read
+       * for it (the runc shim has no such combination either: ctr -t sends FIFOs). */
+      if (cfg->append_path != NULL)
+        {
+          r = wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "a terminal cannot write to a log URI");
+          goto fail;
+        }
+      r = console_socket_new(NULL, &io->console_socket, err);
+      if (r < 0)
+        goto fail;
+    }
+
+  /* With a terminal there is no stderr: the pty is the process's stdout and stderr. */
+  const char *paths[IOCOPY_N] = { cfg->stdin_path, cfg->stdout_path, cfg->terminal ? NULL : cfg->stderr_path };
   bool to_file = cfg->append_path != NULL;
   if (to_file)
     paths[IOCOPY_STDOUT] = paths[IOCOPY_STDERR] = cfg->append_path;
@@ -437,6 +522,8 @@ iocopy_free(struct iocopy *io)
       free(st->buf);
     }
   loop_source_free(io->done_source);
+  console_socket_free(io->console_socket);
+  close_fd(&io->console);
   free(io);
 }
 
@@ -455,6 +542,65 @@ iocopy_close_runtime_ends(struct iocopy *io)
 {
   for (int k = 0; k < IOCOPY_N; k++)
     close_fd(&io->streams[k].container);
+}
+
+const char *
+iocopy_console_socket(const struct iocopy *io)
+{
+  return io->console_socket ? console_socket_path(io->console_socket) : NULL;
+}
+
+int
+iocopy_attach_terminal(struct iocopy *io, int master, wedge_error_t *err)
+{
+  _cleanup_close_ int fd = master;
+  assert(io->terminal && io->console < 0);
+  console_socket_free(TAKE_PTR(io->console_socket));
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot make the terminal non-blocking");
+  /* One fd per direction: epoll takes an fd once, and each stream closes its own when it ends. */
+  struct iocopy_stream *in = &io->streams[IOCOPY_STDIN], *out = &io->streams[IOCOPY_STDOUT];
+  if ((out->src = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0
+      || (in->keep >= 0 && (in->dst = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0))
+    return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot duplicate the terminal");
+  io->console = TAKE_FD(fd);
+  out->tty_src = true;
+  int r = stream_start(out, err);
+  if (r >= 0 && in->keep >= 0)
+    r = stream_start(in, err);
+  if (r < 0)
+    return r;
+  io_check_done(io);
+  return 0;
+}
+
+int
+iocopy_receive_terminal(struct iocopy *io, wedge_error_t *err)
+{
+  int master;
+  int r = console_socket_receive(io->console_socket, CONSOLE_RECEIVE_TIMEOUT_MS, &master, err);
+  if (r < 0)
+    return r;
+  return iocopy_attach_terminal(io, master, err);
+}
+
+int
+iocopy_resize(struct iocopy *io, unsigned width, unsigned height, wedge_error_t *err)
+{
+  /* As the runc shim: a process without a console (or whose console is gone) ignores it. */
+  if (io->console < 0)
+    return 0;
+  return console_resize(io->console, width, height, err);
+}
+
+void
+iocopy_process_exited(struct iocopy *io)
+{
+  io->ending = true;
+  struct iocopy_stream *out = &io->streams[IOCOPY_STDOUT];
+  if (io->terminal && out->active)
+    stream_pump(out, false);
 }
 
 void

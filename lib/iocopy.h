@@ -1,4 +1,4 @@
-/* Copying a container's stdio between its pipes and the FIFOs containerd names (non-tty).
+/* Copying a container's stdio between its pipes (or its terminal) and the FIFOs containerd names.
  *
  * containerd passes three strings (protocol reference §8.1); this module handles "" (no stream)
  * and absolute FIFO paths, which the client created and opened its own ends of. The container
@@ -38,7 +38,22 @@
  * hold the exit event until the output is drained. stdin does not count towards done.
  *
  * The shim must ignore SIGPIPE (containerd's shim does): a container that closes its stdin makes
- * the stdin copy's write fail with EPIPE, which ends the stdin stream. */
+ * the stdin copy's write fail with EPIPE, which ends the stdin stream.
+ *
+ * Terminal mode (cfg.terminal, `ctr run -t`): the process's stdio is a pty the runtime makes and
+ * whose master it sends over a console socket (console.h); iocopy_new() opens the FIFOs and the
+ * socket, the runtime is given iocopy_console_socket() and no stdio, and once the runtime call
+ * returned iocopy_receive_terminal() takes the master and starts copying
+ *   master -> stdout FIFO        stdin FIFO -> master
+ * (no stderr: the pty is both, as with the runc shim; a stderr path is ignored). The stdin FIFO
+ * is opened and kept as above. The output ends when the master answers EIO (every slave fd is
+ * closed: the process and whatever inherited its terminal are gone; the kernel hands out what
+ * the process wrote before that), or, after iocopy_process_exited(), as soon as the master is
+ * empty (someone else still holds the slave; the runc shim ends its console copy at the exit as
+ * well). Once the output is done the terminal is torn down: stdin stops and the master is closed.
+ * When the stdin FIFO reaches EOF (CloseIO and the client's writer closed), the runc shim closes
+ * the console and so hangs up the container's session; so do we, after copying what the master
+ * holds at that moment. */
 #ifndef WEDGE_IOCOPY_H
 #define WEDGE_IOCOPY_H
 
@@ -62,6 +77,7 @@ struct iocopy_config
   const char *append_path;
   uid_t uid;               /* owner given to the container's pipe ends; (uid_t) -1: unchanged */
   gid_t gid;               /* (gid_t) -1: unchanged */
+  bool terminal;           /* terminal mode (see above); a stdout path is then required */
 };
 
 struct iocopy;
@@ -85,6 +101,20 @@ void iocopy_close_runtime_ends(struct iocopy *io);
 /* CloseIO: drops the shim's own writer of the stdin FIFO, so EOF reaches the container once
  * every client writer is gone too. */
 void iocopy_close_stdin(struct iocopy *io);
+
+/* Terminal mode: the --console-socket path for the runtime (NULL otherwise, or once received). */
+const char *iocopy_console_socket(const struct iocopy *io);
+/* Terminal mode, after the runtime call returned: receives the master (console.h, bounded by
+ * CONSOLE_RECEIVE_TIMEOUT_MS), removes the socket and starts copying. */
+int iocopy_receive_terminal(struct iocopy *io, wedge_error_t *err);
+/* Starts copying with `master` (taken over, also on failure); what iocopy_receive_terminal()
+ * does once it has the fd. */
+int iocopy_attach_terminal(struct iocopy *io, int master, wedge_error_t *err);
+/* ResizePty: sets the terminal's window size; 0 without a terminal or once it is torn down. */
+int iocopy_resize(struct iocopy *io, unsigned width, unsigned height, wedge_error_t *err);
+/* The process was reaped: a terminal's output ends once the master is empty (see above). Nothing
+ * changes without a terminal, whose pipes end at EOF. */
+void iocopy_process_exited(struct iocopy *io);
 
 /* Replaces the done callback (NULL clears it). */
 void iocopy_on_done(struct iocopy *io, iocopy_done_cb cb, void *data);

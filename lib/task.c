@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "checkpoint.h"
 #include "cleanup.h"
 #include "events_task.pb-c.h"
+#include "exitstore.h"
 #include "mount.h"
 #include "oci.h"
 #include "process.h"
@@ -24,9 +26,14 @@
 #include "spec.h"
 #include "iocopy.h"
 #include "logio.h"
+
+#include "metrics.h"
+#include "oomwatch.h"
 #include "types_task.pb-c.h"
 
 #define TASK_PROCESS_DETAILS_URL "containerd.runc.v1.ProcessDetails"
+/* How long an init's TaskExit waits for the TaskExit of its execs (their output draining). */
+#define TASK_EXIT_HOLD_MS 3000
 
 struct task_container;
 
@@ -64,8 +71,11 @@ struct task_container
   struct task_process init;
   struct task_process *execs;
   bool shares_pid_ns; /* no private PID namespace: its processes outlive the init */
+  struct loop_source *exit_hold; /* the init's TaskExit waits for its execs' until this fires */
   uid_t io_uid;       /* Options.io_uid/io_gid: owner of the container's pipe ends; -1: ours */
   gid_t io_gid;
+  struct cgroup *cgroup; /* from the init's pid at Create (Start and Stats retry) */
+  struct oomwatch *oom;  /* from Start of the init on */
 };
 
 struct task_tombstone
@@ -236,6 +246,33 @@ task_publish(struct task_service *ts, const ProtobufCMessage *event)
     shimlog(ts->log, SHIMLOG_ERROR, "publish %s: %s", event->descriptor->name, wedge_error_message(&err));
 }
 
+/* The exit goes to disk first (exitstore.h), so it survives containerd being away and the
+ * shim being killed; the publisher removes the record once containerd took the event. */
+static void
+task_publish_exit(struct task_process *tp, const Containerd__Events__TaskExit *ev)
+{
+  struct task_container *c = tp->c;
+  char *exec_id = tp == &c->init ? (char *) "" : tp->proc->id;
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  _cleanup_free_ char *record = exitstore_path(c->bundle, exec_id);
+  struct exitstore_exit e = {
+    .container_id = ev->container_id,
+    .exec_id = exec_id,
+    .pid = ev->pid,
+    .exit_status = ev->exit_status,
+    .exited_at = { ev->exited_at->seconds, ev->exited_at->nanos },
+  };
+  if (record && exitstore_write(record, &e, &err) < 0)
+    {
+      shimlog(c->ts->log, SHIMLOG_WARN, "%s", wedge_error_message(&err));
+      wedge_error_clear(&err);
+      free(record);
+      record = NULL;
+    }
+  if (events_publish_durable(c->ts->events, &ev->base, record, &err) < 0)
+    shimlog(c->ts->log, SHIMLOG_ERROR, "publish %s: %s", ev->base.descriptor->name, wedge_error_message(&err));
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Exits and waiters */
 
@@ -279,8 +316,38 @@ task_waiter_cancel(ttrpc_call_t *call, void *userdata)
       }
 }
 
+/* An exec whose TaskExit is still to come: running, or exited with its output still draining. */
+static bool
+task_execs_pending(const struct task_container *c)
+{
+  for (const struct task_process *tp = c->execs; tp; tp = tp->next)
+    if (!tp->exit_reported && tp->proc
+        && (tp->proc->exited || tp->proc->state == PROC_RUNNING || tp->proc->state == PROC_PAUSED
+            || tp->proc->state == PROC_PAUSING))
+      return true;
+  return false;
+}
+
+static void task_report_exit_as(struct task_process *tp, bool force);
+
+/* An exec whose output nobody reads never finishes draining: its exit, and so the init's, go
+ * out anyway. */
+static int
+task_on_exit_hold(struct loop_source *s, uint64_t now_usec, void *data)
+{
+  (void) s;
+  (void) now_usec;
+  struct task_container *c = data;
+  task_report_exit_as(&c->init, true);
+  return 0;
+}
+
+/* The init's TaskExit waits for its execs' (containerd 2.0's runc shim holds init exits the
+ * same way; 1.6 lets the init's overtake them, and a client that stops listening at the init's
+ * exit loses the execs'), at most TASK_EXIT_HOLD_MS. `force`: Delete is answering or the hold is
+ * over; the execs whose exit is known go first, the init's goes now. */
 static void
-task_report_exit(struct task_process *tp)
+task_report_exit_as(struct task_process *tp, bool force)
 {
   if (tp->exit_reported || !tp->proc->exited)
     return;
@@ -291,6 +358,22 @@ task_report_exit(struct task_process *tp)
     }
   struct task_container *c = tp->c;
   struct proc *p = tp->proc;
+  if (tp == &c->init && task_execs_pending(c))
+    {
+      if (!force && c->exit_hold)
+        return;
+      if (!force && loop_add_timer(c->ts->loop, (uint64_t) TASK_EXIT_HOLD_MS * 1000, task_on_exit_hold, c,
+                                   &c->exit_hold, NULL)
+                        == 0)
+        return;
+      for (struct task_process *e = c->execs; e; e = e->next)
+        task_report_exit_as(e, true);
+    }
+  if (tp == &c->init)
+    {
+      loop_source_free(c->exit_hold);
+      c->exit_hold = NULL;
+    }
   Google__Protobuf__Timestamp at;
   task_timestamp(&at, true, &p->exited_at);
   Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
@@ -300,8 +383,16 @@ task_report_exit(struct task_process *tp)
   ev.exit_status = (uint32_t) p->exit_status;
   ev.exited_at = &at;
   tp->exit_reported = true;
-  task_publish(c->ts, &ev.base);
+  task_publish_exit(tp, &ev);
   task_release_waiters(tp);
+  if (tp != &c->init && c->init.proc && c->init.proc->exited && !c->init.exit_reported && !task_execs_pending(c))
+    task_report_exit_as(&c->init, false);
+}
+
+static void
+task_report_exit(struct task_process *tp)
+{
+  task_report_exit_as(tp, false);
 }
 
 static void
@@ -317,7 +408,10 @@ static void
 task_process_exited(struct task_process *tp)
 {
   if (tp->io)
-    iocopy_on_done(tp->io, task_io_drained, tp);
+    {
+      iocopy_process_exited(tp->io);
+      iocopy_on_done(tp->io, task_io_drained, tp);
+    }
   else
     task_report_exit(tp);
 }
@@ -334,6 +428,9 @@ task_claim(struct task_process *tp, pid_t pid, int wait_status)
    * so the container can be deleted. */
   if (tp == &tp->c->init && tp->c->shares_pid_ns)
     (void) oci_kill(&tp->c->rt, tp->c->id, SIGKILL, true, NULL);
+  /* The OOM notification may still be queued behind this exit: TaskOOM goes first. */
+  if (tp == &tp->c->init)
+    oomwatch_check(tp->c->oom);
   proc_set_exited(tp->proc, wait_status);
   task_process_exited(tp);
   return true;
@@ -405,6 +502,10 @@ task_container_free(struct task_container *c)
       free(tp);
     }
   task_process_destroy(&c->init);
+  oomwatch_free(c->oom);
+  cgroup_free(c->cgroup);
+
+  loop_source_free(c->exit_hold);
   oci_runtime_destroy(&c->rt);
   free(c->id);
   free(c->bundle);
@@ -497,22 +598,65 @@ task_tombstones_forget(struct task_service *ts, const char *id)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Cgroup: Stats and OOM */
+
+/* The runc shim's cgroup of a container: the init's, as the kernel reports it for its pid, read
+ * at Create while the init waits in the runtime for Start (a process that has exited, even a
+ * zombie, reports the root cgroups). */
+static struct cgroup *
+task_cgroup(struct task_container *c, wedge_error_t *err)
+{
+  if (c->cgroup == NULL && c->init.proc->pid > 0 && !c->init.proc->exited)
+    (void) cgroup_load_pid(c->init.proc->pid, &c->cgroup, NULL);
+  if (c->cgroup == NULL)
+    wedge_error_set(err, ENOENT, WEDGE_NOT_FOUND, "cgroup does not exist: not found");
+  return c->cgroup;
+}
+
+static void
+task_on_oom(void *data)
+{
+  struct task_container *c = data;
+  Containerd__Events__TaskOOM ev = CONTAINERD__EVENTS__TASK_OOM__INIT;
+  ev.container_id = c->id;
+  task_publish(c->ts, &ev.base);
+}
+
+/* As the runc shim at Start of the init: on a unified host every root controller is enabled down
+ * to the container's cgroup, and the OOM watch begins. Failures are logged, the container runs. */
+static void
+task_watch_oom(struct task_container *c)
+{
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  if (c->oom)
+    return;
+  if (task_cgroup(c, &err) == NULL)
+    {
+      shimlog(c->ts->log, SHIMLOG_ERROR, "add cg to OOM monitor %s: %s", c->id, wedge_error_message(&err));
+      return;
+    }
+  if (cgroup_enable_controllers(c->cgroup, CGROUP_ROOT, &err) < 0)
+    shimlog(c->ts->log, SHIMLOG_ERROR, "enable controllers %s: %s", c->id, wedge_error_message(&err));
+  wedge_error_clear(&err);
+  if (oomwatch_new(c->ts->loop, c->cgroup, task_on_oom, c, &c->oom, &err) < 0)
+    shimlog(c->ts->log, SHIMLOG_ERROR, "add cg to OOM monitor %s: %s", c->id, wedge_error_message(&err));
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Create */
 
-/* Terminals (console socket, pty copying) are not there yet; refuse plainly instead of starting
- * a process whose stdio nobody copies. A log URI in stdout (logio.h) selects a file or a logging
- * binary instead of FIFOs; the binary gets no stdin, as in the runc shim. */
+/* A log URI in stdout (logio.h) selects a file or a logging binary instead of FIFOs; the binary
+ * gets no stdin, as in the runc shim. A terminal (iocopy.h terminal mode) is copied to FIFOs. */
 static int
 task_io_open(struct task_service *ts, struct task_process *tp, struct iocopy **ret, wedge_error_t *err)
 {
-  if (tp->terminal)
-    return wedge_error_set(err, ENOTSUP, WEDGE_UNIMPLEMENTED, "terminal: not implemented yet");
   struct iocopy_config cfg = {
     .stdin_path = tp->stdin_path,
     .stdout_path = tp->stdout_path,
     .stderr_path = tp->stderr_path,
     .uid = tp->c->io_uid,
     .gid = tp->c->io_gid,
+    .terminal = tp->terminal,
   };
   struct logio_uri uri = { 0 };
   int r = logio_uri_parse(tp->stdout_path ? tp->stdout_path : "", &uri, err);
@@ -670,6 +814,13 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
     }
   c->rt.timeout_ms = ts->runtime_timeout_ms;
 
+  /* The master would arrive with the restore, at Start: not handled yet. */
+  if (req->terminal && req->checkpoint && req->checkpoint[0])
+    {
+      task_container_free(c);
+      return wedge_error_set(err, ENOTSUP, WEDGE_UNIMPLEMENTED, "terminal with a checkpoint: not implemented yet");
+    }
+
   r = task_mount_rootfs(req, rootfs, err);
   if (r < 0)
     {
@@ -689,6 +840,7 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
     .no_pivot = opts && opts->no_pivot_root,
     .no_new_keyring = opts && opts->no_new_keyring,
     .stdio = logio_runtime_stdio(c->init.log, iocopy_runtime_stdio(c->init.io)),
+    .console_socket = iocopy_console_socket(c->init.io),
     .checkpoint = req->checkpoint && req->checkpoint[0] ? req->checkpoint : NULL,
     .criu_work_path = opts && opts->criu_work_path && opts->criu_work_path[0] ? opts->criu_work_path : NULL,
   };
@@ -707,8 +859,15 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
     }
   if (r < 0)
     goto fail_unmount;
+  if (c->init.terminal && (r = iocopy_receive_terminal(c->init.io, err)) < 0)
+    {
+      (void) oci_delete(&c->rt, c->id, true, NULL);
+      wedge_error_prefix(err, "failed to retrieve console master");
+      goto fail_unmount;
+    }
 
   c->shares_pid_ns = task_shares_pid_ns(c->bundle);
+  (void) task_cgroup(c, NULL);
   c->next = ts->containers;
   ts->containers = c;
   task_tombstones_forget(ts, c->id);
@@ -781,10 +940,18 @@ task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
       if (r < 0)
         return task_fail(err, r);
       tp->proc->stdio = logio_runtime_stdio(tp->log, iocopy_runtime_stdio(tp->io));
+      if (tp->terminal && (tp->proc->console_socket = strdup(iocopy_console_socket(tp->io))) == NULL)
+        return task_oom(err);
     }
 
   tp->starting = true;
   r = proc_start(tp->proc, err);
+  if (r >= 0 && is_exec && tp->terminal && (r = iocopy_receive_terminal(tp->io, err)) < 0)
+    {
+      /* Nobody would ever copy its terminal. */
+      (void) kill(tp->proc->pid, SIGKILL);
+      wedge_error_prefix(err, "failed to retrieve console master");
+    }
   tp->starting = false;
   if (tp->io)
     iocopy_close_runtime_ends(tp->io);
@@ -809,6 +976,7 @@ task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
       ev.container_id = tp->c->id;
       ev.pid = (uint32_t) tp->proc->pid;
       task_publish(ts, &ev.base);
+      task_watch_oom(tp->c);
     }
 
   Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
@@ -964,7 +1132,7 @@ task_h_delete(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   if (r < 0)
     return task_fail(err, r);
   /* Delete waited for the output (bounded): whatever was not drained by now never will be. */
-  task_report_exit(tp);
+  task_report_exit_as(tp, true);
 
   uint32_t pid = (uint32_t) p->pid, status = (uint32_t) p->exit_status;
   bool exited = p->exited;
@@ -1241,6 +1409,35 @@ task_h_checkpoint(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 }
 
 static int
+task_h_stats(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__StatsRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__stats_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_container *c = task_find(ts, req->id, err);
+  if (c == NULL)
+    return task_fail(err, -ENOENT);
+  const struct cgroup *cg = task_cgroup(c, err);
+  if (cg == NULL)
+    return task_fail(err, -ENOENT);
+  _cleanup_free_ uint8_t *data = NULL;
+  size_t len = 0;
+  const char *url = NULL;
+  r = metrics_pack(cg, &data, &len, &url, err);
+  if (r < 0)
+    return task_fail(err, r);
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  any.type_url = (char *) url;
+  any.value.data = data;
+  any.value.len = len;
+  Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+  resp.stats = &any;
+  return task_reply(call, &resp.base);
+}
+
+static int
 task_h_connect(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
   struct task_service *ts = userdata;
@@ -1270,13 +1467,6 @@ task_h_shutdown(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 }
 
 static int
-task_h_unimplemented(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
-{
-  (void) userdata;
-  return wedge_error_set(err, ENOSYS, WEDGE_UNIMPLEMENTED, "%s: not implemented yet", ttrpc_call_method(call));
-}
-
-static int
 task_h_resize_pty(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
   struct task_service *ts = userdata;
@@ -1284,9 +1474,15 @@ task_h_resize_pty(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   int r = task_unpack(call, &containerd__task__v2__resize_pty_request__descriptor, &req, err);
   if (r < 0)
     return r;
-  if (task_find_process(ts, req->id, req->exec_id, err) == NULL)
+  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
+  if (tp == NULL)
     return task_fail(err, -ENOENT);
-  return task_h_unimplemented(call, userdata, err);
+  r = proc_resize(tp->proc, req->width, req->height, err);
+  if (r >= 0 && tp->io)
+    r = iocopy_resize(tp->io, req->width, req->height, err);
+  if (r < 0)
+    return task_fail(err, r);
+  return task_reply(call, NULL);
 }
 
 static const ttrpc_method_t task_methods[] = {
@@ -1304,7 +1500,7 @@ static const ttrpc_method_t task_methods[] = {
   { "CloseIO", task_h_close_io },
   { "Update", task_h_update },
   { "Wait", task_h_wait },
-  { "Stats", task_h_unimplemented },
+  { "Stats", task_h_stats },
   { "Connect", task_h_connect },
   { "Shutdown", task_h_shutdown },
 };

@@ -12,7 +12,14 @@
  * "id <exec>: already exists"; Create/Start/... runtime failures carry the runtime's message
  * ("OCI runtime create failed: ..."). NotFound, AlreadyExists, FailedPrecondition and
  * InvalidArgument messages end in containerd's class text as errdefs.ToGRPC leaves them.
- * ResizePty and Stats answer Unimplemented "not implemented yet". Checkpoint: checkpoint.h.
+ * Checkpoint: checkpoint.h. Stats answers the cgroup metrics (metrics.h) of the init's cgroup,
+ * NotFound "cgroup does not exist" without one; TaskOOM is published from Start of the init on
+ * (oomwatch.h), and checked once more at its exit.
+ *
+ * Terminals (Create/Exec with terminal): the runtime gets a console socket and the stdio is the
+ * pty it sends back (iocopy.h terminal mode); ResizePty sets its window size (a process without a
+ * terminal ignores it, as with the runc shim); CloseIO drops the shim's stdin writer as without
+ * one. A terminal with a checkpoint is refused (Unimplemented).
  *
  * Exits: the daemon's reaper hands every reaped pid to task_service_reap(). The process is marked
  * exited (proc_set_exited), and once its stdio is drained TaskExit is published and every
@@ -21,7 +28,9 @@
  * tombstone, so a repeated Delete returns the same pid, status and time instead of NotFound.
  *
  * Events are published through events.h in the order TaskCreate < TaskStart < TaskExit <
- * TaskDelete (TaskExecAdded < TaskExecStarted < exec TaskExit). */
+ * TaskDelete (TaskExecAdded < TaskExecStarted < exec TaskExit). An init's TaskExit waits for the
+ * TaskExit of its running execs, at most a few seconds. Each TaskExit is first written to the
+ * bundle as an exit record (exitstore.h), removed once containerd took the event. */
 #ifndef WEDGE_TASK_H
 #define WEDGE_TASK_H
 

@@ -75,6 +75,7 @@ daemon_remove_socket(void)
 /* A Create that never comes (containerd gave up between `start` and Create, and will not send
  * Shutdown) must not leave the daemon behind forever. */
 #define DAEMON_CREATE_TIMEOUT_MS (120 * 1000)
+#define DAEMON_CREATE_TIMEOUT_MAX_S (24 * 3600)
 /* containerd's shutdown deadline is 3 s; what is still queued after this is lost. */
 #define DAEMON_EVENTS_DRAIN_MS 2500
 
@@ -83,6 +84,7 @@ static const int daemon_signals[] = { SIGCHLD, SIGTERM, SIGINT };
 struct daemon
 {
   struct shim_ctx *ctx;
+  int create_timeout_ms;
   struct loop *loop;
   struct task_service *tasks;
   struct events *events;
@@ -155,7 +157,7 @@ daemon_on_create_timer(struct loop_source *s, uint64_t now_usec, void *data)
   struct daemon *d = data;
   if (task_service_count(d->tasks) > 0)
     return 0;
-  shimlog(&d->ctx->log, SHIMLOG_WARN, "no task created within %d s, exiting", DAEMON_CREATE_TIMEOUT_MS / 1000);
+  shimlog(&d->ctx->log, SHIMLOG_WARN, "no task created within %d s, exiting", d->create_timeout_ms / 1000);
   loop_exit(d->loop, 0);
   return 0;
 }
@@ -251,7 +253,7 @@ daemon_setup(struct daemon *d, int listen_fd, wedge_error_t *err)
   if (r == 0)
     r = loop_add_io(d->loop, ttrpc_server_get_fd(d->server), EPOLLIN, daemon_on_server, d, NULL, err);
   if (r == 0)
-    r = loop_add_timer(d->loop, (uint64_t) DAEMON_CREATE_TIMEOUT_MS * 1000, daemon_on_create_timer, d,
+    r = loop_add_timer(d->loop, (uint64_t) d->create_timeout_ms * 1000, daemon_on_create_timer, d,
                        &d->create_timer, err);
   if (r == 0)
     r = loop_add_timer(d->loop, 0, daemon_on_events_timer, d, &d->events_timer, err);
@@ -260,11 +262,30 @@ daemon_setup(struct daemon *d, int listen_fd, wedge_error_t *err)
   return r;
 }
 
+/* SHIM_CREATE_TIMEOUT_ENV in whole seconds; anything else is ignored (and logged). */
+static int
+daemon_create_timeout_ms(struct shim_ctx *ctx)
+{
+  const char *v = getenv(SHIM_CREATE_TIMEOUT_ENV);
+  if (v == NULL || v[0] == '\0')
+    return DAEMON_CREATE_TIMEOUT_MS;
+  char *end = NULL;
+  errno = 0;
+  long s = strtol(v, &end, 10);
+  if (errno != 0 || end == v || *end != '\0' || s < 1 || s > DAEMON_CREATE_TIMEOUT_MAX_S)
+    {
+      shimlog(&ctx->log, SHIMLOG_WARN, "ignoring %s=%s (whole seconds, 1 to %d)", SHIM_CREATE_TIMEOUT_ENV, v,
+              DAEMON_CREATE_TIMEOUT_MAX_S);
+      return DAEMON_CREATE_TIMEOUT_MS;
+    }
+  return (int) s * 1000;
+}
+
 static int
 daemon_serve(struct shim_ctx *ctx, int listen_fd)
 {
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  struct daemon d = { .ctx = ctx };
+  struct daemon d = { .ctx = ctx, .create_timeout_ms = daemon_create_timeout_ms(ctx) };
   int status;
 
   if (daemon_setup(&d, listen_fd, &err) < 0)

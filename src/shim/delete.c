@@ -4,7 +4,8 @@
  * containerd runs it after EVERY ttrpc disconnect (also after a normal task delete) with a 5 s
  * deadline, stdout and stderr captured separately. stdout must be a DeleteResponse; stderr is
  * logged as "cleanup warnings". A non-zero exit leaves the bundle behind, so every failure here
- * is a warning on stderr and we still answer {pid, 137, now} and exit 0.
+ * is a warning on stderr and we still answer {pid, 137, now} and exit 0. An exit the daemon
+ * recorded but could not deliver (exitstore.h) is answered instead of 137.
  *
  * It never talks to the daemon: for a grouped shim the daemon keeps serving the others. */
 #include <assert.h>
@@ -13,6 +14,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "exitstore.h"
 #include "mount.h"
 #include "oci.h"
 #include "pidfile.h"
@@ -171,6 +174,27 @@ delete_warn(struct shim_ctx *ctx, const char *what, wedge_error_t *err)
   wedge_error_clear(err);
 }
 
+/* The init's exit as the daemon recorded it and containerd never took (exitstore.h): the real
+ * status rather than 137, which containerd then publishes as the task's exit. */
+static bool
+delete_read_exit(struct shim_ctx *ctx, const char *bundle, struct exitstore_exit *ret)
+{
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  _cleanup_free_ char *path = exitstore_path(bundle, "");
+  if (path == NULL)
+    return false;
+  int r = exitstore_read(path, ret, &err);
+  if (r == -ENOENT)
+    return false;
+  if (r < 0)
+    {
+      delete_warn(ctx, "failed to read exit record", &err);
+      return false;
+    }
+  shimlog(&ctx->log, SHIMLOG_INFO, "reporting the recorded exit status %u of pid %u", ret->exit_status, ret->pid);
+  return true;
+}
+
 int
 shim_delete(struct shim_ctx *ctx)
 {
@@ -188,6 +212,8 @@ shim_delete(struct shim_ctx *ctx)
 
   _cleanup_free_ char *bundle = delete_bundle_path(&ctx->flags);
   uint32_t pid = DELETE_PID_UNKNOWN;
+  struct exitstore_exit stored = { 0 };
+  bool have_exit = false;
   if (bundle)
     {
       struct delete_runtime rt = { 0 };
@@ -213,16 +239,18 @@ shim_delete(struct shim_ctx *ctx)
       pid = delete_read_pid(bundle, &err);
       if (err.msg)
         delete_warn(ctx, "failed to read init pid file", &err);
+      have_exit = delete_read_exit(ctx, bundle, &stored);
     }
 
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   Google__Protobuf__Timestamp exited_at = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-  exited_at.seconds = now.tv_sec;
-  exited_at.nanos = (int32_t) now.tv_nsec;
+  exited_at.seconds = have_exit ? stored.exited_at.tv_sec : now.tv_sec;
+  exited_at.nanos = (int32_t) (have_exit ? stored.exited_at.tv_nsec : now.tv_nsec);
   Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
-  resp.pid = pid;
-  resp.exit_status = DELETE_EXIT_STATUS;
+  resp.pid = have_exit ? stored.pid : pid;
+  resp.exit_status = have_exit ? stored.exit_status : DELETE_EXIT_STATUS;
+  exitstore_exit_clear(&stored);
   resp.exited_at = &exited_at;
   uint8_t out[64]; /* two uint32 fields and a Timestamp: 36 bytes at most */
   assert(containerd__task__v2__delete_response__get_packed_size(&resp) <= sizeof(out));

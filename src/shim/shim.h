@@ -30,6 +30,10 @@
  * `start` of a group. Integration tests use it so they never touch /run/containerd. */
 #define SHIM_SOCKET_DIR_ENV "WEDGE_SHIM_SOCKET_DIR"
 
+/* Seconds the daemon waits for its first Create before it exits (default 120). containerd never
+ * sets it: it is for tests, which cannot wait two minutes. */
+#define SHIM_CREATE_TIMEOUT_ENV "WEDGE_SHIM_CREATE_TIMEOUT"
+
 #define SHIM_START_STDIN_FILE "start-stdin"
 #define SHIM_RUNTIME_FILE "runtime"
 #define SHIM_OPTIONS_FILE "options.json"

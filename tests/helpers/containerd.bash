@@ -4,6 +4,8 @@
 #   ctr_ ARGS...                   ctr against it, in its namespace
 #   containerd_leak_check          fail when a container, task, shim, cgroup or state entry remains
 #   containerd_teardown            stop it and everything it started, unmount, remove its dir
+#   containerd_kill [SIG]          containerd alone dies (default KILL); shims and containers stay
+#   containerd_restart             start it again on the same root, state, sockets, namespace
 #
 # Isolation, and why:
 # - Its own root, state, gRPC and ttrpc sockets and config.toml in a temp dir (CTRD_DIR).
@@ -32,7 +34,7 @@
 #
 # Variables set by containerd_start:
 #   CTRD_DIR CTRD_SOCK CTRD_NS CTRD_PID (containerd) CTRD_REAPER_PID CTRD_RUNTIME_BINARY
-#   CTRD_IMAGE (the imported busybox image's name)
+#   CTRD_IMAGE (the imported busybox image's name) CTRD_PATH CTRD_HIDE_UNIFIED (for restarts)
 
 CONTAINERD_HELPERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=sys.bash
@@ -114,27 +116,17 @@ containerd_start() {
   mkdir -p "$CTRD_DIR"/{root,state,tmp,opt,run,bin}
   containerd_write_config "$CTRD_DIR"
 
-  local path="$CTRD_DIR/bin:$PATH" hide_unified=0
+  CTRD_PATH="$CTRD_DIR/bin:$PATH"
+  CTRD_HIDE_UNIFIED=0
   if [ -n "${WEDGE_BUILD:-}" ]; then
-    path="$(cd "$WEDGE_BUILD" && pwd)/src:$path"
+    CTRD_PATH="$(cd "$WEDGE_BUILD" && pwd)/src:$CTRD_PATH"
   fi
   if [ "$flavour" = crun ]; then
-    hide_unified=1
+    CTRD_HIDE_UNIFIED=1
     ln -s "$(command -v crun)" "$CTRD_DIR/bin/runc"
   fi
-
-  # The namespace's setup runs in the shell that unshare starts; it then execs the reaper,
-  # which forks containerd. Nothing of the test's own fds (bats' fd 3 included) is passed on:
-  # a background process holding them would keep bats waiting.
-  PATH=$path unshare -m --propagation private -- /bin/sh -c '
-      set -e
-      mount --bind "$1/run" /run
-      if [ "$2" = 1 ] && mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
-      exec perl "$3/subreaper.pl" "$1/containerd.pid" containerd --config "$1/config.toml"
-    ' containerd-ns "$CTRD_DIR" "$hide_unified" "$CONTAINERD_HELPERS" \
-    </dev/null >"$CTRD_DIR/containerd.log" 2>&1 3>&- 4>&- &
-  CTRD_REAPER_PID=$!
-  export CTRD_REAPER_PID
+  export CTRD_PATH CTRD_HIDE_UNIFIED
+  containerd_launch ""
 
   if ! containerd_wait "$CTRD_START_TIMEOUT"; then
     echo "containerd_start: containerd did not come up within ${CTRD_START_TIMEOUT}s; its log:" >&2
@@ -142,6 +134,73 @@ containerd_start() {
     return 1
   fi
   containerd_import_image
+}
+
+# containerd_launch MNTNS_PID: runs containerd under a new subreaper.pl (CTRD_REAPER_PID), with
+# its log appended to CTRD_DIR/containerd.log. MNTNS_PID empty: in a new private mount namespace
+# set up as the header says; else in the mount namespace of that pid (a restart: the running
+# containers' rootfs mounts and the private /run are there).
+# The namespace's setup runs in the shell that unshare starts; it then execs the reaper, which
+# forks containerd. Nothing of the test's own fds (bats' fd 3 included) is passed on: a
+# background process holding them would keep bats waiting.
+containerd_launch() {
+  rm -f "$CTRD_DIR/containerd.pid"
+  unset CTRD_PID
+  if [ -n "$1" ]; then
+    PATH=$CTRD_PATH nsenter -t "$1" -m -- \
+      perl "$CONTAINERD_HELPERS/subreaper.pl" "$CTRD_DIR/containerd.pid" containerd --config "$CTRD_DIR/config.toml" \
+      </dev/null >>"$CTRD_DIR/containerd.log" 2>&1 3>&- 4>&- &
+  else
+    PATH=$CTRD_PATH unshare -m --propagation private -- /bin/sh -c '
+        set -e
+        mount --bind "$1/run" /run
+        if [ "$2" = 1 ] && mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
+        exec perl "$3/subreaper.pl" "$1/containerd.pid" containerd --config "$1/config.toml"
+      ' containerd-ns "$CTRD_DIR" "$CTRD_HIDE_UNIFIED" "$CONTAINERD_HELPERS" \
+      </dev/null >>"$CTRD_DIR/containerd.log" 2>&1 3>&- 4>&- &
+  fi
+  CTRD_REAPER_PID=$!
+  export CTRD_REAPER_PID
+  # bats runs each test in a subshell: a restart in a test is known to the next test and to
+  # teardown_file only through files.
+  echo "$CTRD_REAPER_PID" >> "$CTRD_DIR/reaper.pids"
+}
+
+# containerd_refresh_pid: CTRD_PID is the running containerd's, also after a restart made in
+# another (sub)shell.
+containerd_refresh_pid() {
+  if { [ -z "${CTRD_PID:-}" ] || ! pid_alive "$CTRD_PID"; } && [ -s "$CTRD_DIR/containerd.pid" ]; then
+    CTRD_PID=$(cat "$CTRD_DIR/containerd.pid")
+    export CTRD_PID
+  fi
+}
+
+# containerd_kill [SIGNAL]: containerd dies (default KILL, a crash) and nothing else: its shims,
+# their containers and its reaper (which keeps the mount namespace while shims live) stay.
+containerd_kill() {
+  containerd_refresh_pid
+  kill_and_wait "${1:-KILL}" "$CTRD_PID" || return 1
+  unset CTRD_PID
+}
+
+# containerd_restart: starts containerd again (after containerd_kill; kills it first if it
+# runs) on the same root, state, sockets and namespace, in the same mount namespace when a
+# process of it is left, and waits until it answers. The old reaper stays until its shims are
+# gone; containerd_teardown stops every reaper listed in CTRD_DIR/reaper.pids.
+containerd_restart() {
+  local ns_pid="" p
+  if [ -n "${CTRD_PID:-}" ] && pid_alive "$CTRD_PID"; then
+    containerd_kill || return 1
+  fi
+  for p in $(containerd_shim_pids) $(pids_with_arg "$CONTAINERD_HELPERS/subreaper.pl" "$CTRD_DIR/containerd.pid"); do
+    pid_alive "$p" && { ns_pid=$p; break; }
+  done
+  containerd_launch "$ns_pid"
+  if ! containerd_wait "$CTRD_START_TIMEOUT"; then
+    echo "containerd_restart: containerd did not come back within ${CTRD_START_TIMEOUT}s; its log:" >&2
+    tail -n 40 "$CTRD_DIR/containerd.log" >&2
+    return 1
+  fi
 }
 
 # containerd_wait SECONDS: polls `ctr version` until containerd answers or the deadline passes.
@@ -178,6 +237,7 @@ containerd_import_image() {
 # killed after CTR_TIMEOUT seconds (default 60). `ctr_ run ...` runs the container with the
 # runtime binary of this instance (runc or crun).
 ctr_() {
+  containerd_refresh_pid
   if [ -z "${CTRD_PID:-}" ]; then
     echo "ctr_: no private containerd (call containerd_start)" >&2
     return 1
@@ -211,6 +271,7 @@ containerd_cgroup_dirs() {
 # private namespace, where container rootfs are mounted) or a cgroup of our namespace remains.
 containerd_leak_check() {
   local leaks=0 x deadline
+  containerd_refresh_pid
   while IFS= read -r x; do
     [ -n "$x" ] && { echo "leak: container $x" >&2; leaks=1; }
   done < <(ctr_ container ls -q 2>/dev/null)
@@ -252,6 +313,7 @@ containerd_leak_check() {
 containerd_teardown() {
   local x rc=0
   [ -n "${CTRD_DIR:-}" ] && [ -d "$CTRD_DIR" ] || return 0
+  containerd_refresh_pid
   if [ -n "${CTRD_PID:-}" ] && pid_alive "$CTRD_PID"; then
     for x in $(ctr_ task ls -q 2>/dev/null); do
       CTR_TIMEOUT=20 ctr_ task delete --force "$x" >/dev/null 2>&1 || true
@@ -273,10 +335,10 @@ containerd_teardown() {
   while IFS= read -r x; do
     rmdir "$x" 2>/dev/null || { echo "containerd_teardown: cannot remove cgroup $x" >&2; rc=1; }
   done < <(containerd_cgroup_dirs)
-  if [ -n "${CTRD_REAPER_PID:-}" ]; then
-    kill_and_wait TERM "$CTRD_REAPER_PID" || kill_and_wait KILL "$CTRD_REAPER_PID" || rc=1
-    wait "$CTRD_REAPER_PID" 2>/dev/null || true
-  fi
+  for x in $(sort -u "$CTRD_DIR/reaper.pids" 2>/dev/null) ${CTRD_REAPER_PID:-}; do
+    kill_and_wait TERM "$x" || kill_and_wait KILL "$x" || rc=1
+    wait "$x" 2>/dev/null || true
+  done
   umount_under "$CTRD_DIR" || rc=1
   rm -rf "$CTRD_DIR" || rc=1
   unset CTRD_PID CTRD_REAPER_PID

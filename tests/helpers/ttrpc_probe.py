@@ -31,6 +31,10 @@ Usage: ttrpc_probe.py SOCKET CASE [ARG]
   create ID BUNDLE      Create{id=ID, bundle=BUNDLE} (no rootfs, no stdio, no options)
   exec ID EXEC_ID       Exec{id=ID, exec_id=EXEC_ID} without a process spec
   create-nul ID BUNDLE  as create, with the id ID + NUL + "/../x"
+  delete-twice ID BUNDLE ROOT
+                        Create{ID, BUNDLE, runc Options{root=ROOT}, no stdio}, Start, Wait
+                        (pipelined; read until Wait answers), then Delete, Delete, Shutdown
+                        pipelined in one write, and read until the server closes
 When the socket cannot be dialled, prints "dial-error ERRNO-NAME" and exits 0.
 Wire format: reference section 3 (10-byte big-endian header: length, stream id, type, flags).
 Only the standard library: socket and struct."""
@@ -267,6 +271,18 @@ def main():
     elif case == "exec":
         sock.sendall(frame(1, request(TASK, b"Exec", field(1, arg.encode()) + field(2, sys.argv[4].encode()))))
         read_frames(sock, 1)
+    elif case == "delete-twice":
+        bundle, root = sys.argv[4].encode(), sys.argv[5].encode()
+        sock.settimeout(60)
+        options = field(1, b"containerd.runc.v1.Options") + field(2, field(7, root))
+        ident = field(1, arg.encode())
+        create = ident + field(2, bundle) + field(10, options)
+        sock.sendall(frame(1, request(TASK, b"Create", create)) + frame(3, request(TASK, b"Start", ident))
+                     + frame(5, request(TASK, b"Wait", ident)))
+        read_frames(sock, 3)
+        sock.sendall(frame(7, request(TASK, b"Delete", ident)) + frame(9, request(TASK, b"Delete", ident))
+                     + frame(11, request(TASK, b"Shutdown", ident)))
+        read_frames(sock)
     else:
         sys.exit("unknown case " + case)
     sock.close()

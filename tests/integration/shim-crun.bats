@@ -9,13 +9,20 @@
 load ../helpers/common
 load ../helpers/containerd
 load ../helpers/shim-suite
+load ../helpers/tty
 
 setup_file() {
   shim_suite_setup_file crun
+  tty_setup
 }
 
 teardown_file() {
   shim_suite_teardown_file
+}
+
+teardown() {
+  tty_teardown
+  containerd_leak_check
 }
 
 # crun leaves its state in <root>/<id>/status; the runc shim's root is <root>/<ns>.
@@ -85,4 +92,36 @@ crun_state_of() {
     [[ "$output" == *"too old"* ]]
   [[ "$output" == *"mounts["*"].uidMappings (/mnt)"* ]]
   run_timeout 30 ctr_ container rm idmap-crun
+}
+
+# crun sends the pty master with a one-space payload where runc sends "/dev/ptmx" (reference
+# oci-runtime-cli.md §7); the same shell session as parity-tty.bats, and the fds of a tty exec.
+@test "crun: run -t and exec -t in a terminal, as with runc.v2" {
+  local rt short binary
+  for rt in $RUNC_RT $WEDGE_RT; do
+    short=crun-$(tr . - <<<"$rt")
+    # ctr passes a runtime binary to runc.v2 only; wedge finds crun as `runc` on its PATH.
+    binary=()
+    [ "$rt" = "$RUNC_RT" ] && binary=(--runc-binary crun)
+    tty_ctr "run-$short" 100 30 run "${binary[@]}" -t --rm --runtime "$rt" "$CTRD_IMAGE" "tty-$short" sh
+    tty_shell_session "run-$short" 3
+    run tty_ctr_status "run-$short" 30
+    echo "$rt: run -t exit status $output"
+    [ "$output" = 3 ]
+
+    run_timeout 60 ctr_ run -d --runtime "$rt" "$CTRD_IMAGE" "ttyx-$short" sleep 600
+    [ "$status" -eq 0 ]
+    crun_state_of "ttyx-$short"
+    tty_ctr "exec-$short" 120 30 task exec -t --exec-id ls1 "ttyx-$short" ls -l /proc/self/fd
+    run tty_ctr_status "exec-$short" 60
+    [ "$output" = 0 ]
+    run tty_fd_lines "exec-$short"
+    echo "$rt: exec -t fds:"$'\n'"$output"
+    [ "$output" = "$TTY_FDS_EXPECTED" ]
+    run_timeout 30 ctr_ task kill -s SIGKILL "ttyx-$short"
+    wait_for "[ \"\$(task_status ttyx-$short)\" = STOPPED ]" 20
+    run_timeout 30 ctr_ task delete "ttyx-$short"
+    run_timeout 30 ctr_ container rm "ttyx-$short"
+    [ "$status" -eq 0 ]
+  done
 }

@@ -20,6 +20,7 @@
 #include "events.h"
 #include "events_task.pb-c.h"
 #include "events_ttrpc.pb-c.h"
+#include "exitstore.h"
 #include "testutil.h"
 #include "ttrpc.h"
 
@@ -256,6 +257,78 @@ test_queued_while_containerd_is_away_then_delivered_in_order(void **state)
   events_free(ev);
 }
 
+/* containerd 1.6's runc shim drops a TaskExit after 5 retries (~21 s); ours stays queued and on
+ * disk however long containerd is away, is delivered once it is back, and is never sent twice. */
+static void
+test_exit_record_kept_until_containerd_takes_it(void **state)
+{
+  fixture_t *f = *state;
+  struct events *ev = NULL;
+  wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(events_new(f->sock, "ns1", NULL, &ev, &err), 0);
+
+  _cleanup_free_ char *record = exitstore_path(f->dir, "");
+  struct exitstore_exit e = { .container_id = (char *) "c1", .exec_id = (char *) "", .pid = 7, .exit_status = 3 };
+  assert_int_equal(exitstore_write(record, &e, &err), 0);
+  Google__Protobuf__Timestamp at = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+  Containerd__Events__TaskExit ex = CONTAINERD__EVENTS__TASK_EXIT__INIT;
+  ex.container_id = (char *) "c1";
+  ex.id = (char *) "c1";
+  ex.pid = 7;
+  ex.exit_status = 3;
+  ex.exited_at = &at;
+  assert_int_equal(events_publish_durable(ev, &ex.base, record, &err), 0);
+  publish_start(ev, "c2");
+
+  /* containerd is away: queued, on disk, retried later. (Retries past the runc shim's sixth take
+   * 15 s of backoff: restart.bats keeps containerd away that long.) */
+  assert_int_equal(events_flush(ev), 2);
+  assert_true(events_retry_in_ms(ev) > 0);
+  assert_int_equal(access(record, F_OK), 0);
+  assert_int_equal(seen(f), 0);
+
+  server_start(f);
+  assert_int_equal(events_drain(ev, 3 * EVENTS_BACKOFF_MAX_MS), 0);
+  assert_int_equal(seen(f), 2);
+  assert_string_equal(f->topics[0], "/tasks/exit");
+  assert_string_equal(f->topics[1], "/tasks/start");
+  assert_int_equal(access(record, F_OK), -1);
+  assert_int_equal(errno, ENOENT);
+
+  /* Delivered is delivered: later flushes send nothing again. */
+  assert_int_equal(events_flush(ev), 0);
+  assert_int_equal(seen(f), 2);
+  events_free(ev);
+}
+
+/* A publisher freed with the exit still queued (the shim is going away) leaves the record for
+ * `delete`; with no containerd address at all, nobody will ever take it and it goes at once. */
+static void
+test_exit_record_left_for_delete_when_undelivered(void **state)
+{
+  fixture_t *f = *state;
+  wedge_error_t err = WEDGE_ERROR_INIT;
+  _cleanup_free_ char *record = exitstore_path(f->dir, "e1");
+  struct exitstore_exit e = { .container_id = (char *) "c1", .exec_id = (char *) "e1", .pid = 8, .exit_status = 1 };
+  Google__Protobuf__Timestamp at = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+  Containerd__Events__TaskExit ex = CONTAINERD__EVENTS__TASK_EXIT__INIT;
+  ex.container_id = (char *) "c1";
+  ex.id = (char *) "e1";
+  ex.exited_at = &at;
+
+  struct events *ev = NULL;
+  assert_int_equal(events_new(f->sock, "ns1", NULL, &ev, &err), 0);
+  assert_int_equal(exitstore_write(record, &e, &err), 0);
+  assert_int_equal(events_publish_durable(ev, &ex.base, record, &err), 0);
+  events_free(ev);
+  assert_int_equal(access(record, F_OK), 0);
+
+  assert_int_equal(events_new(NULL, "ns1", NULL, &ev, &err), 0);
+  assert_int_equal(events_publish_durable(ev, &ex.base, record, &err), 0);
+  assert_int_equal(access(record, F_OK), -1);
+  events_free(ev);
+}
+
 int
 main(void)
 {
@@ -265,6 +338,8 @@ main(void)
     cmocka_unit_test_setup_teardown(test_envelope_as_containerd_checks_it, setup, teardown),
     cmocka_unit_test(test_not_a_task_event),
     cmocka_unit_test_setup_teardown(test_queued_while_containerd_is_away_then_delivered_in_order, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_exit_record_kept_until_containerd_takes_it, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_exit_record_left_for_delete_when_undelivered, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -721,6 +723,176 @@ test_pipe_helper_blocking_only_on_container_side(void **state)
   close(container);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Terminal mode, with a real pty standing in for the one the runtime makes. */
+
+static int
+fd_count(void)
+{
+  int n = 0;
+  for (int fd = 0; fd < 1024; fd++)
+    if (fcntl(fd, F_GETFD) >= 0)
+      n++;
+  return n;
+}
+
+/* A pty pair; the slave raw, so bytes pass unchanged and are not echoed back. */
+static void
+open_pty(int *ret_master, int *ret_slave)
+{
+  int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  assert_true(m >= 0);
+  assert_int_equal(grantpt(m), 0);
+  assert_int_equal(unlockpt(m), 0);
+  int s = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  assert_true(s >= 0);
+  struct termios t;
+  assert_int_equal(tcgetattr(s, &t), 0);
+  cfmakeraw(&t);
+  assert_int_equal(tcsetattr(s, TCSANOW, &t), 0);
+  *ret_master = m;
+  *ret_slave = s;
+}
+
+/* Runs the loop until `len` bytes were read from fd (non-blocking) into buf. */
+static void
+loop_read_exactly(struct fixture *f, int fd, char *buf, size_t len)
+{
+  size_t got = 0;
+  int64_t end = now_ms() + 10000;
+  while (got < len && now_ms() < end)
+    {
+      assert_true(loop_run_once(f->loop, 10) >= 0);
+      ssize_t n = read(fd, buf + got, len - got);
+      if (n > 0)
+        got += (size_t) n;
+    }
+  assert_int_equal(got, len);
+}
+
+static struct iocopy *
+terminal_copier(struct fixture *f, bool with_stdin)
+{
+  struct iocopy *io = NULL;
+  struct iocopy_config cfg = { .stdin_path = with_stdin ? f->in : "", .stdout_path = f->out,
+                               .stderr_path = f->err, .uid = (uid_t) -1, .gid = (gid_t) -1,
+                               .terminal = true };
+  wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(iocopy_new(f->loop, &cfg, &io, &err), 0);
+  /* No stdio for the runtime: it gets the console socket instead. */
+  struct oci_stdio s = iocopy_runtime_stdio(io);
+  assert_true(s.in == -1 && s.out == -1 && s.err == -1);
+  assert_non_null(iocopy_console_socket(io));
+  assert_false(iocopy_is_done(io));
+  return io;
+}
+
+static void
+test_terminal_copies_both_ways_resizes_and_closes(void **state)
+{
+  struct fixture *f = *state;
+  int reader = open_reader(f->out);
+  int before = fd_count();
+  struct iocopy *io = terminal_copier(f, true);
+  int client = open(f->in, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  assert_true(client >= 0);
+  int m, slave;
+  open_pty(&m, &slave);
+  assert_int_equal(iocopy_attach_terminal(io, m, NULL), 0);
+  assert_null(iocopy_console_socket(io));
+
+  char buf[16];
+  assert_int_equal(write(client, "ls\r", 3), 3);
+  loop_read_exactly(f, slave, buf, 3);
+  assert_memory_equal(buf, "ls\r", 3);
+  assert_int_equal(write(slave, "bin\r\n", 5), 5);
+  loop_read_exactly(f, reader, buf, 5);
+  assert_memory_equal(buf, "bin\r\n", 5);
+
+  assert_int_equal(iocopy_resize(io, 120, 40, NULL), 0);
+  struct winsize ws;
+  assert_int_equal(ioctl(slave, TIOCGWINSZ, &ws), 0);
+  assert_int_equal(ws.ws_col, 120);
+  assert_int_equal(ws.ws_row, 40);
+
+  /* What the process wrote last still arrives when its slave closes (EIO after the data). */
+  assert_int_equal(write(slave, "bye", 3), 3);
+  close(slave);
+  run_until_done(f, io);
+  assert_int_equal(read_all_available(reader, buf, sizeof(buf)), 3);
+  assert_memory_equal(buf, "bye", 3);
+  /* Torn down: no master, no FIFO end left but the test's own client ends. */
+  assert_int_equal(fd_count(), before + 1);
+  assert_int_equal(iocopy_resize(io, 80, 24, NULL), 0);
+  iocopy_free(io);
+  close(client);
+  close(reader);
+}
+
+static void
+test_terminal_output_ends_at_exit_while_slave_held(void **state)
+{
+  struct fixture *f = *state;
+  int reader = open_reader(f->out);
+  struct iocopy *io = terminal_copier(f, false);
+  int m, slave;
+  open_pty(&m, &slave);
+  assert_int_equal(iocopy_attach_terminal(io, m, NULL), 0);
+  assert_int_equal(write(slave, "last", 4), 4);
+  /* A background process still holds the slave: the exit alone ends the output. */
+  iocopy_process_exited(io);
+  run_until_done(f, io);
+  char buf[16];
+  assert_int_equal(read_all_available(reader, buf, sizeof(buf)), 4);
+  assert_memory_equal(buf, "last", 4);
+  close(slave);
+  iocopy_free(io);
+  close(reader);
+}
+
+static void
+test_terminal_stdin_eof_hangs_up(void **state)
+{
+  struct fixture *f = *state;
+  int reader = open_reader(f->out);
+  struct iocopy *io = terminal_copier(f, true);
+  int client = open(f->in, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  assert_true(client >= 0);
+  int m, slave;
+  open_pty(&m, &slave);
+  assert_int_equal(iocopy_attach_terminal(io, m, NULL), 0);
+  assert_int_equal(write(slave, "out", 3), 3);
+  /* The client's writer is gone, but the shim's keeps stdin open until CloseIO. */
+  close(client);
+  run_for(f, 50);
+  assert_false(iocopy_is_done(io));
+  iocopy_close_stdin(io);
+  run_until_done(f, io);
+  char buf[16];
+  assert_int_equal(read_all_available(reader, buf, sizeof(buf)), 3);
+  assert_memory_equal(buf, "out", 3);
+  /* The master is closed: the slave is hung up. */
+  struct pollfd p = { .fd = slave, .events = POLLIN };
+  assert_int_equal(poll(&p, 1, 0), 1);
+  assert_true(p.revents & POLLHUP);
+  close(slave);
+  iocopy_free(io);
+  close(reader);
+}
+
+static void
+test_terminal_needs_stdout(void **state)
+{
+  struct fixture *f = *state;
+  struct iocopy *io = NULL;
+  struct iocopy_config cfg = { .stdin_path = f->in, .uid = (uid_t) -1, .gid = (gid_t) -1, .terminal = true };
+  wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(iocopy_new(f->loop, &cfg, &io, &err), -EINVAL);
+  assert_string_equal(wedge_error_message(&err), "a terminal needs a stdout FIFO");
+  wedge_error_clear(&err);
+  assert_null(io);
+}
+
 int
 main(void)
 {
@@ -736,6 +908,10 @@ main(void)
     cmocka_unit_test_setup_teardown(test_io_uid_gid_own_the_container_ends, setup, teardown),
     cmocka_unit_test_setup_teardown(test_append_path_gets_both_streams, setup, teardown),
     cmocka_unit_test(test_pipe_helper_blocking_only_on_container_side),
+    cmocka_unit_test_setup_teardown(test_terminal_copies_both_ways_resizes_and_closes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_terminal_output_ends_at_exit_while_slave_held, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_terminal_stdin_eof_hangs_up, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_terminal_needs_stdout, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,12 +9,14 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <glob.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "cleanup.h"
@@ -256,19 +258,16 @@ test_unknown_id_is_not_found(void **state)
   Containerd__Task__V2__PidsRequest p = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
   p.id = "nope";
   assert_error(f, "Pids", &p.base, WEDGE_NOT_FOUND, "container not created: not found");
+  Containerd__Task__V2__ResizePtyRequest rz = CONTAINERD__TASK__V2__RESIZE_PTY_REQUEST__INIT;
+  rz.id = "nope";
+  assert_error(f, "ResizePty", &rz.base, WEDGE_NOT_FOUND, "container not created: not found");
   Containerd__Task__V2__CheckpointTaskRequest c = CONTAINERD__TASK__V2__CHECKPOINT_TASK_REQUEST__INIT;
   c.id = "nope";
   c.path = "/img";
   assert_error(f, "Checkpoint", &c.base, WEDGE_NOT_FOUND, "container not created: not found");
-}
-
-static void
-test_unimplemented(void **state)
-{
-  fixture_t *f = *state;
-  Containerd__Task__V2__StatsRequest s = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
-  s.id = "nope";
-  assert_error(f, "Stats", &s.base, WEDGE_UNIMPLEMENTED, "Stats: not implemented yet");
+  Containerd__Task__V2__StatsRequest sr = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
+  sr.id = "nope";
+  assert_error(f, "Stats", &sr.base, WEDGE_NOT_FOUND, "container not created: not found");
 }
 
 static void
@@ -288,17 +287,24 @@ test_connect_never_fails_and_v3(void **state)
   protobuf_c_message_free_unpacked(c.resp, NULL);
 }
 
-static void
-create_with_stdout(fixture_t *f, const char *id, const char *stdout_path, uint32_t *ret_pid)
+/* Create's options: the stand-in runtime as BinaryName, packed into `buf` (512 bytes). */
+static Google__Protobuf__Any
+runtime_options(fixture_t *f, uint8_t *buf)
 {
   Containerd__Runc__V1__Options o = CONTAINERD__RUNC__V1__OPTIONS__INIT;
   o.binary_name = f->runtime;
-  uint8_t buf[512];
-  size_t len = containerd__runc__v1__options__pack(&o, buf);
   Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
   any.type_url = "containerd.runc.v1.Options";
+  any.value.len = containerd__runc__v1__options__pack(&o, buf);
   any.value.data = buf;
-  any.value.len = len;
+  return any;
+}
+
+static void
+create_with_stdout(fixture_t *f, const char *id, const char *stdout_path, uint32_t *ret_pid)
+{
+  uint8_t buf[512];
+  Google__Protobuf__Any any = runtime_options(f, buf);
   Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
   req.id = (char *) id;
   req.bundle = f->bundle;
@@ -367,6 +373,10 @@ test_lifecycle(void **state)
   st = state_of(f, "c1", "");
   assert_int_equal(st->status, CONTAINERD__V1__TYPES__STATUS__RUNNING);
   protobuf_c_message_free_unpacked(&st->base, NULL);
+  /* The fake runtime's pid is no process: no cgroup, the runc shim's answer for that. */
+  Containerd__Task__V2__StatsRequest stats = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
+  stats.id = "c1";
+  assert_error(f, "Stats", &stats.base, WEDGE_NOT_FOUND, "cgroup does not exist: not found");
 
   Containerd__Task__V2__ExecProcessRequest ex = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
   Google__Protobuf__Any spec = GOOGLE__PROTOBUF__ANY__INIT;
@@ -386,6 +396,18 @@ test_lifecycle(void **state)
   /* An exec that never started cannot be signalled. */
   k.exec_id = "e1";
   assert_error(f, "Kill", &k.base, WEDGE_FAILED_PRECONDITION, "process not created: failed precondition");
+  /* ResizePty: an unknown exec is NotFound as everywhere; a process without a terminal ignores
+   * it, as with the runc shim. */
+  Containerd__Task__V2__ResizePtyRequest rz = CONTAINERD__TASK__V2__RESIZE_PTY_REQUEST__INIT;
+  rz.id = "c1";
+  rz.exec_id = "e2";
+  rz.width = 80;
+  rz.height = 24;
+  assert_error(f, "ResizePty", &rz.base, WEDGE_NOT_FOUND, "process does not exist e2: not found");
+  rz.exec_id = "e1";
+  assert_int_equal(call(f, "ResizePty", &rz.base, NULL, NULL, NULL, 0, NULL), 0);
+  rz.exec_id = "";
+  assert_int_equal(call(f, "ResizePty", &rz.base, NULL, NULL, NULL, 0, NULL), 0);
   st = state_of(f, "c1", "e1");
   assert_int_equal(st->status, CONTAINERD__V1__TYPES__STATUS__CREATED);
   /* As the runc shim: the exec is named in id, exec_id stays empty. */
@@ -523,14 +545,8 @@ test_create_failure(void **state)
   fixture_t *f = *state;
   _cleanup_free_ char *flag = tu_path(f->dir, "fail-create");
   assert_int_equal(tu_write_file(flag, "", 0600), 0);
-  Containerd__Runc__V1__Options o = CONTAINERD__RUNC__V1__OPTIONS__INIT;
-  o.binary_name = f->runtime;
   uint8_t buf[512];
-  size_t len = containerd__runc__v1__options__pack(&o, buf);
-  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
-  any.type_url = "containerd.runc.v1.Options";
-  any.value.data = buf;
-  any.value.len = len;
+  Google__Protobuf__Any any = runtime_options(f, buf);
   Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
   req.id = "bad";
   req.bundle = f->bundle;
@@ -594,6 +610,44 @@ test_bad_ids_create_nothing(void **state)
   Containerd__Task__V2__DeleteRequest d = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
   d.id = "c1";
   assert_int_equal(call(f, "Delete", &d.base, NULL, NULL, NULL, 0, NULL), 0);
+}
+
+/* runc and crun send the pty master before create exits; a runtime that does not fails Create
+ * after CONSOLE_RECEIVE_TIMEOUT_MS instead of hanging it, and the container is deleted. */
+static void
+test_terminal_without_master(void **state)
+{
+  fixture_t *f = *state;
+  _cleanup_free_ char *out = tu_path(f->dir, "tty-stdout");
+  assert_int_equal(mkfifo(out, 0600), 0);
+  unsetenv("XDG_RUNTIME_DIR");
+  setenv("TMPDIR", f->dir, 1);
+  uint8_t buf[512];
+  Google__Protobuf__Any any = runtime_options(f, buf);
+  Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+  req.id = "tty";
+  req.bundle = f->bundle;
+  req.options = &any;
+  req.terminal = true;
+  req.stdout = out;
+  char msg[512];
+  enum wedge_status st;
+  assert_int_equal(call(f, "Create", &req.base, NULL, NULL, msg, sizeof(msg), &st), -EREMOTEIO);
+  unsetenv("TMPDIR");
+  assert_string_equal(msg, "failed to retrieve console master: console socket: the runtime did not connect within "
+                           "2000 ms");
+  assert_int_equal(st, WEDGE_DEADLINE_EXCEEDED);
+  assert_int_equal(task_service_count(f->ts), 0);
+  assert_string_equal(f->topics, "");
+  _cleanup_free_ char *calls = tu_path(f->dir, "calls");
+  _cleanup_free_ char *text = tu_read_file(calls);
+  assert_non_null(text);
+  assert_string_equal(text, "create\ndelete\n");
+  /* The console socket's directory is gone. */
+  char pattern[512];
+  snprintf(pattern, sizeof(pattern), "%s/wedge-pty.*", f->dir);
+  glob_t g;
+  assert_int_equal(glob(pattern, 0, NULL, &g), GLOB_NOMATCH);
 }
 
 static void
@@ -677,18 +731,97 @@ test_exit_waits_for_output(void **state)
   assert_int_equal(call(f, "Delete", &d.base, NULL, NULL, NULL, 0, NULL), 0);
 }
 
+/* Exec e1 of c1, created and started (the fake runtime gives it FAKE_EXEC_PID). */
+static void
+start_exec(fixture_t *f, const char *id, const char *exec_id)
+{
+  Google__Protobuf__Any spec = GOOGLE__PROTOBUF__ANY__INIT;
+  spec.value.data = (uint8_t *) "{\"args\":[\"true\"],\"cwd\":\"/\"}";
+  spec.value.len = strlen((char *) spec.value.data);
+  Containerd__Task__V2__ExecProcessRequest ex = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
+  ex.id = (char *) id;
+  ex.exec_id = (char *) exec_id;
+  ex.spec = &spec;
+  assert_int_equal(call(f, "Exec", &ex.base, NULL, NULL, NULL, 0, NULL), 0);
+  Containerd__Task__V2__StartRequest st = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  st.id = (char *) id;
+  st.exec_id = (char *) exec_id;
+  assert_int_equal(call(f, "Start", &st.base, NULL, NULL, NULL, 0, NULL), 0);
+}
+
+static size_t
+exits_published(const fixture_t *f)
+{
+  size_t n = 0;
+  for (const char *p = f->topics; (p = strstr(p, "/tasks/exit")); p++)
+    n++;
+  return n;
+}
+
+/* The init reaped first (a pid namespace's init can be, when its exec's exit waits for output):
+ * its TaskExit waits for the exec's, and for at most TASK_EXIT_HOLD_MS when the exec's never
+ * comes. Each exit's record is gone once published. */
+static void
+test_init_exit_waits_for_execs(void **state)
+{
+  fixture_t *f = *state;
+  uint32_t pid;
+  create(f, "c1", &pid);
+  Containerd__Task__V2__StartRequest s = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  s.id = "c1";
+  assert_int_equal(call(f, "Start", &s.base, NULL, NULL, NULL, 0, NULL), 0);
+  start_exec(f, "c1", "e1");
+
+  assert_true(task_service_reap(f->ts, FAKE_PID, 9));
+  for (int i = 0; i < 20; i++)
+    pump_once(f, 5);
+  assert_int_equal(exits_published(f), 0);
+  assert_true(task_service_reap(f->ts, FAKE_EXEC_PID, 9));
+  for (int i = 0; i < 20 && exits_published(f) < 2; i++)
+    pump_once(f, 5);
+  assert_int_equal(exits_published(f), 2);
+  Containerd__Task__V2__StateResponse *st = state_of(f, "c1", "");
+  assert_int_equal(st->status, CONTAINERD__V1__TYPES__STATUS__STOPPED);
+  protobuf_c_message_free_unpacked(&st->base, NULL);
+  _cleanup_free_ char *record = tu_path(f->bundle, "wedge-exit.json");
+  assert_int_equal(access(record, F_OK), -1);
+
+  /* An exec that never exits (its pid is never reaped) holds the init's exit only so long. */
+  Containerd__Task__V2__DeleteRequest d = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+  d.id = "c1";
+  assert_int_equal(call(f, "Delete", &d.base, NULL, NULL, NULL, 0, NULL), 0);
+  f->topics[0] = '\0';
+  create(f, "c1", &pid);
+  assert_int_equal(call(f, "Start", &s.base, NULL, NULL, NULL, 0, NULL), 0);
+  start_exec(f, "c1", "e1");
+  assert_true(task_service_reap(f->ts, FAKE_PID, 9));
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int i = 0; i < 1000 && exits_published(f) == 0; i++)
+    pump_once(f, 10);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  assert_int_equal(exits_published(f), 1);
+  assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 2900);
+  assert_true(task_service_reap(f->ts, FAKE_EXEC_PID, 9));
+  for (int i = 0; i < 20 && exits_published(f) < 2; i++)
+    pump_once(f, 5);
+  assert_int_equal(exits_published(f), 2);
+  assert_int_equal(call(f, "Delete", &d.base, NULL, NULL, NULL, 0, NULL), 0);
+}
+
 int
 main(void)
 {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_unknown_id_is_not_found, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_unimplemented, setup, teardown),
     cmocka_unit_test_setup_teardown(test_connect_never_fails_and_v3, setup, teardown),
     cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
     cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_ids_create_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_terminal_without_master, setup, teardown),
     cmocka_unit_test_setup_teardown(test_exit_waits_for_output, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_init_exit_waits_for_execs, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unknown_options_type_is_ignored, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
