@@ -107,7 +107,11 @@ iocopy_pipe(bool container_reads, int *ret_shim_end, int *ret_container_end, wed
 static int
 fifo_open(const char *name, const char *path, int *ret_rd, int *ret_wr, wedge_error_t *err)
 {
-  _cleanup_close_ int rd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  /* O_NOFOLLOW: the client made the FIFO where it said; a symlink there points somewhere it
+   * did not make (ctr's and containerd's FIFOs are never links). */
+  _cleanup_close_ int rd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (rd < 0 && errno == ELOOP)
+    return wedge_error_set(err, ELOOP, WEDGE_INVALID_ARGUMENT, "%s path %s is a symbolic link", name, path);
   if (rd < 0)
     return wedge_error_set_errno(err, errno, WEDGE_INVALID_ARGUMENT, "cannot open %s FIFO %s", name, path);
   struct stat st_rd, st_wr;
@@ -116,7 +120,7 @@ fifo_open(const char *name, const char *path, int *ret_rd, int *ret_wr, wedge_er
   if (!S_ISFIFO(st_rd.st_mode))
     return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "%s path %s is not a FIFO", name, path);
 
-  _cleanup_close_ int wr = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  _cleanup_close_ int wr = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (wr < 0)
     return wedge_error_set_errno(err, errno, WEDGE_INVALID_ARGUMENT, "cannot open %s FIFO %s for writing", name,
                                  path);

@@ -21,7 +21,9 @@
  *   stdin:         open O_RDONLY|O_NONBLOCK, then O_WRONLY|O_NONBLOCK and keep that write end,
  *                  as the runc shim does: the container does not see EOF when a client detaches,
  *                  only after CloseIO (iocopy_close_stdin()) and once every client writer closed.
- * Both opens must name the same FIFO (checked by device and inode) and it must be a FIFO.
+ * Both opens must name the same FIFO (checked by device and inode) and it must be a FIFO; a
+ * symbolic link in the last component is refused (O_NOFOLLOW), so a path pointing at a file
+ * elsewhere is never opened for writing.
  *
  * Back-pressure: when the FIFO is full (slow or absent reader), the copier stops reading the
  * container's pipe until the FIFO drains; the container then blocks in write(2) on its full

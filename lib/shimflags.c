@@ -1,10 +1,12 @@
 #include "shimflags.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
+#include "ident.h"
 
 enum flag_kind
 {
@@ -162,18 +164,26 @@ shimflags_check(const struct shim_flags *flags, wedge_error_t *err)
 {
   if (flags->namespace_[0] == '\0')
     return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "shim namespace cannot be empty");
-  return 0;
+  /* The namespace becomes a path component (<runtime root>/<ns>, the socket's hash): containerd
+   * only ever passes one that identifiers.Validate accepted. */
+  return ident_validate("namespace", flags->namespace_, err);
 }
 
 void
 shimflags_env(struct shim_env *ret)
 {
   const char *sched = getenv("SCHED_CORE");
+  const char *timeout = getenv("WEDGE_RUNTIME_TIMEOUT_MS");
+  char *end = NULL;
+  long ms = timeout ? strtol(timeout, &end, 10) : 0;
+  if (end == timeout || (end && *end) || ms <= 0 || ms > INT_MAX)
+    ms = 0;
   *ret = (struct shim_env) {
     .ttrpc_address = getenv("TTRPC_ADDRESS"),
     .grpc_address = getenv("GRPC_ADDRESS"),
     .namespace_ = getenv("NAMESPACE"),
     .max_shim_version = getenv("MAX_SHIM_VERSION"),
     .sched_core = sched && sched[0],
+    .runtime_timeout_ms = (int) ms,
   };
 }

@@ -57,7 +57,8 @@ struct shim_flags
  * daemon, which containerd never asks for that way). *ret is untouched on failure. */
 int shimflags_parse(int argc, char *const argv[], struct shim_flags *ret, wedge_error_t *err);
 
-/* The checks the reference shim makes after -v: -EINVAL "shim namespace cannot be empty". */
+/* The checks the reference shim makes after -v: -EINVAL "shim namespace cannot be empty"; and a
+ * namespace containerd would not accept (ident_validate) is refused. */
 int shimflags_check(const struct shim_flags *flags, wedge_error_t *err);
 
 /* What containerd puts in the shim's environment (runtime/v2/shim/util.go, reference §2.4). */
@@ -68,6 +69,10 @@ struct shim_env
   const char *namespace_;       /* NAMESPACE (1.7+) */
   const char *max_shim_version; /* MAX_SHIM_VERSION (1.7+, "2") */
   bool sched_core;              /* SCHED_CORE non-empty: core-scheduling cookie for the daemon */
+  /* WEDGE_RUNTIME_TIMEOUT_MS, ours (containerd passes its own environment on): the bound on each
+   * runtime call; 0 when unset or not a positive number (the default, OCI_DEFAULT_TIMEOUT_MS).
+   * The runc shim has no such bound: a hung runc hangs its Create forever. */
+  int runtime_timeout_ms;
 };
 
 void shimflags_env(struct shim_env *ret);

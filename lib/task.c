@@ -20,6 +20,7 @@
 #include "process.h"
 #include "rootfs.h"
 #include "fileio.h"
+#include "ident.h"
 #include "runc_options.h"
 #include "shim.pb-c.h"
 #include "spec.h"
@@ -92,6 +93,7 @@ struct task_service
 {
   char *namespace_;
   char *runtime_root;
+  int runtime_timeout_ms;
   struct events *events;
   struct reaper *reaper;
   struct shimlog *log;
@@ -162,6 +164,11 @@ task_fail(wedge_error_t *err, int r)
 static int
 task_unpack(ttrpc_call_t *call, const ProtobufCMessageDescriptor *desc, void *ret, wedge_error_t *err)
 {
+  size_t len = 0;
+  const uint8_t *payload = ttrpc_call_payload(call, &len);
+  int r = ident_check_pb_strings(desc, payload, len, err);
+  if (r < 0)
+    return r;
   return ttrpc_call_unpack(call, desc, (ProtobufCMessage **) ret, err);
 }
 
@@ -760,13 +767,14 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
             wedge_error_t *err)
 {
   _cleanup_error_ wedge_error_t ignored = WEDGE_ERROR_INIT;
+  int r = ident_validate("container id", req->id, err);
+  if (r < 0 || (r = ident_validate_path("bundle", req->bundle, err)) < 0)
+    return r;
   if (task_find(ts, req->id, &ignored))
     return wedge_error_set(err, EEXIST, WEDGE_ALREADY_EXISTS, "id %s: already exists", req->id);
-  if (req->bundle == NULL || req->bundle[0] != '/')
-    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "bundle path must be absolute: %s", req->bundle);
 
   _cleanup_pb_ Containerd__Runc__V1__Options *opts = NULL;
-  int r = runc_options_unpack(req->options, &opts, err);
+  r = runc_options_unpack(req->options, &opts, err);
   if (r < 0)
     return wedge_error_prefix(err, "create options");
 
@@ -804,6 +812,7 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
       task_container_free(c);
       return r;
     }
+  c->rt.timeout_ms = ts->runtime_timeout_ms;
 
   /* The master would arrive with the restore, at Start: not handled yet. */
   if (req->terminal && req->checkpoint && req->checkpoint[0])
@@ -1294,13 +1303,14 @@ task_h_exec(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   int r = task_unpack(call, &containerd__task__v2__exec_process_request__descriptor, &req, err);
   if (r < 0)
     return r;
+  r = ident_validate("exec id", req->exec_id, err);
+  if (r < 0)
+    return task_fail(err, r);
   struct task_container *c = task_find(ts, req->id, err);
   if (c == NULL)
     return task_fail(err, -ENOENT);
-  if (req->exec_id == NULL || req->exec_id[0] == '\0' || task_find_exec(c, req->exec_id))
+  if (task_find_exec(c, req->exec_id))
     return task_fail(err, wedge_error_set(err, EEXIST, WEDGE_ALREADY_EXISTS, "id %s: already exists", req->exec_id));
-  if (strchr(req->exec_id, '/') || strcmp(req->exec_id, ".") == 0 || strcmp(req->exec_id, "..") == 0)
-    return task_fail(err, wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "invalid exec id %s", req->exec_id));
 
   struct task_process *tp = calloc(1, sizeof(*tp));
   if (tp == NULL)
@@ -1505,6 +1515,7 @@ task_service_new(const struct task_service_config *cfg, struct task_service **re
     return task_oom(err);
   ts->namespace_ = strdup(cfg->namespace_ ? cfg->namespace_ : "");
   ts->runtime_root = cfg->runtime_root ? strdup(cfg->runtime_root) : NULL;
+  ts->runtime_timeout_ms = cfg->runtime_timeout_ms;
   if (ts->namespace_ == NULL || (cfg->runtime_root && ts->runtime_root == NULL))
     {
       free(ts->namespace_);

@@ -62,6 +62,7 @@ struct task_service_config
   struct reaper *reaper;   /* borrowed; NULL: exits reach us only through task_service_reap */
   struct shimlog *log;     /* borrowed, may be NULL */
   const char *runtime_root; /* NULL: RUNC_OPTIONS_DEFAULT_ROOT when Options.root is empty */
+  int runtime_timeout_ms;  /* per runtime call (create, start, kill, ...); <= 0: OCI_DEFAULT_TIMEOUT_MS */
   /* Called when Shutdown found no container left (after its reply is queued). */
   void (*on_shutdown)(void *data);
   void *data;

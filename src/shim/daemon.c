@@ -247,6 +247,7 @@ daemon_setup(struct daemon *d, int listen_fd, wedge_error_t *err)
     .namespace_ = ctx->flags.namespace_,
     .events = d->events,
     .reaper = d->reaper,
+    .runtime_timeout_ms = ctx->env.runtime_timeout_ms,
     .log = &ctx->log,
     .on_shutdown = daemon_on_shutdown,
     .data = d,

@@ -23,17 +23,28 @@ Usage: ttrpc_probe.py SOCKET CASE [ARG]
   bad-payload           containerd.task.v2.Task/State with a payload that is not a StateRequest
   bad-request           a Request frame whose body is not a ttrpc.Request
   connect ID            Connect{ID}, the bytes of reference shim-v2-protocol.md section 10
+  half-frame ID         half of a Connect frame, the connection held open; meanwhile Connect{ID}
+                        on a second connection must be answered; then the first is closed
+  in-flight N ID        N Connect{ID} requests (stream ids 1, 3, ...) written at once on one
+                        connection before any reply is read; prints one line
+                        "in-flight sent=N replies=R distinct=D errors=E" (replies in any order)
+  create ID BUNDLE      Create{id=ID, bundle=BUNDLE} (no rootfs, no stdio, no options)
+  exec ID EXEC_ID       Exec{id=ID, exec_id=EXEC_ID} without a process spec
+  create-nul ID BUNDLE  as create, with the id ID + NUL + "/../x"
   delete-twice ID BUNDLE ROOT
                         Create{ID, BUNDLE, runc Options{root=ROOT}, no stdio}, Start, Wait
                         (pipelined; read until Wait answers), then Delete, Delete, Shutdown
                         pipelined in one write, and read until the server closes
+When the socket cannot be dialled, prints "dial-error ERRNO-NAME" and exits 0.
 Wire format: reference section 3 (10-byte big-endian header: length, stream id, type, flags).
 Only the standard library: socket and struct."""
 
+import errno
 import random
 import socket
 import struct
 import sys
+import threading
 
 TIMEOUT = 5.0
 TASK = b"containerd.task.v2.Task"
@@ -185,7 +196,11 @@ def main():
             read_frames(sock)
             sock.close()
         return
-    sock = dial(path)
+    try:
+        sock = dial(path)
+    except OSError as e:
+        print("dial-error %s" % errno.errorcode.get(e.errno, e.errno))
+        return
     connect = request(TASK, b"Connect", field(1, arg.encode()))
 
     if case == "truncated-header":
@@ -216,6 +231,46 @@ def main():
         sock.sendall(frame(3, connect))
         for payload in read_frames(sock, 1):
             print_connect(payload)
+    elif case == "half-frame":
+        whole = frame(1, connect)
+        sock.sendall(whole[:len(whole) // 2])
+        other = dial(path)
+        other.sendall(frame(3, connect))
+        for payload in read_frames(other, 1):
+            print_connect(payload)
+        other.close()
+    elif case == "in-flight":
+        n = int(arg)
+        connect = request(TASK, b"Connect", field(1, sys.argv[4].encode()))
+        sock.settimeout(60)
+        sent = b"".join(frame(2 * i + 1, connect) for i in range(n))
+        replies, sids, errors = 0, set(), 0
+        writer = threading.Thread(target=sock.sendall, args=(sent,))
+        writer.start()
+        while replies < n:
+            header = recv_exact(sock, 10)
+            if header is None:
+                break
+            length, sid, _type, _flags = struct.unpack(">IIBB", header)
+            data = recv_exact(sock, length) if length else b""
+            resp = parse_fields(data)
+            status = parse_fields(resp[1][0]) if 1 in resp else {}
+            if status.get(1, [0])[0] != 0:
+                errors += 1
+            replies += 1
+            sids.add(sid)
+        writer.join()
+        print("in-flight sent=%d replies=%d distinct=%d errors=%d" % (n, replies, len(sids), errors))
+    elif case == "create":
+        sock.sendall(frame(1, request(TASK, b"Create", field(1, arg.encode()) + field(2, sys.argv[4].encode()))))
+        read_frames(sock, 1)
+    elif case == "create-nul":
+        bad = arg.encode() + b"\0/../x"
+        sock.sendall(frame(1, request(TASK, b"Create", field(1, bad) + field(2, sys.argv[4].encode()))))
+        read_frames(sock, 1)
+    elif case == "exec":
+        sock.sendall(frame(1, request(TASK, b"Exec", field(1, arg.encode()) + field(2, sys.argv[4].encode()))))
+        read_frames(sock, 1)
     elif case == "delete-twice":
         bundle, root = sys.argv[4].encode(), sys.argv[5].encode()
         sock.settimeout(60)

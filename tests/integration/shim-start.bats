@@ -125,6 +125,18 @@ wait_until() { # seconds command...
   [ -z "$(daemon_pids)" ]
 }
 
+# The namespace names a directory (<runtime root>/<ns>) and goes into the socket's hash:
+# containerd only passes ones its identifiers.Validate accepted, so anything else is refused.
+@test "start refuses a namespace containerd would not accept, and starts nothing" {
+  make_bundle c1; b=$BUNDLE
+  run bash -c "cd '$b' && timeout 10 '$SHIM' -namespace '../../etc' -address '$ADDR' -id c1 start 2>&1"
+  [ "$status" -eq 1 ]
+  [[ "$output" == 'io.containerd.wedge.v2: namespace: identifier "../../etc" must match ^[A-Za-z0-9]+'* ]]
+  [ -z "$(daemon_pids)" ]
+  [ ! -e "$b/address" ]
+  [ ! -e "$WEDGE_SHIM_SOCKET_DIR" ] || [ -z "$(ls -A "$WEDGE_SHIM_SOCKET_DIR")" ]
+}
+
 @test "start fails without config.json and leaves nothing behind" {
   make_bundle c1; b=$BUNDLE
   rm "$b/config.json"

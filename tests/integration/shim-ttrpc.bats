@@ -134,3 +134,78 @@ probe_replies() {
   probe_replies bad-payload '13 message=ttrpc: error unmarshalling payload: *'
   daemon_still_serves
 }
+
+@test "half a frame, the connection held open: other connections are still answered" {
+  probe half-frame c1
+  [ "$status" -eq 0 ]
+  [ "${lines[1]}" = "connect shim_pid=$DAEMON task_pid=0" ]
+  daemon_still_serves
+}
+
+@test "a thousand requests in flight on one connection: every one answered once" {
+  probe in-flight 1000 c1
+  [ "$status" -eq 0 ]
+  [ "$output" = "in-flight sent=1000 replies=1000 distinct=1000 errors=0" ]
+  daemon_still_serves
+}
+
+# The probe as another user: a copy it can read in a directory it can enter, run by the
+# system python3 (root's PATH may lead to a python under /root).
+probe_as_nobody() { # case [arg]
+  local copy=$TMP/nobody/ttrpc_probe.py
+  mkdir -p "$TMP/nobody"
+  cp "$PROBE" "$copy"
+  chmod 0755 "$TMP" "$TMP/nobody"
+  chmod 0644 "$copy"
+  run timeout 30 setpriv --reuid 65534 --regid 65534 --clear-groups /usr/bin/python3 "$copy" "$SOCK" "$@"
+  echo "probe as 65534 $*: status $status"
+  echo "$output"
+}
+
+# containerd's shims listen on a path (unix:///run/containerd/s/<sha256>) since 1.4.3 moved them
+# off abstract sockets (CVE-2020-15257: any process in the host network namespace could dial
+# one); wedge does the same, and ttrpc's same-user check stands behind the file modes.
+@test "the socket is root's alone; a connection from another uid is refused and logged" {
+  [[ "$(ls -l "$SOCK")" == srw-------* ]]
+  [ "$(stat -c %a "${SOCK%/*}")" = 700 ]
+  ! grep -q "@.*${SOCK##*/}" /proc/net/unix
+  probe_as_nobody connect c1
+  [ "$status" -eq 0 ]
+  [ "$output" = "dial-error EACCES" ]
+
+  # Past the modes (as if someone loosened them), SO_PEERCRED still refuses, and the log says who.
+  chmod 0755 "${SOCK%/*}"
+  chmod 0666 "$SOCK"
+  probe_as_nobody connect c1
+  [ "$status" -eq 0 ]
+  [ "$output" = closed ]
+  timeout 2 dd if="$BUNDLE/log" iflag=nonblock bs=64k count=1 2>/dev/null > "$TMP/log.txt" || true
+  cat "$TMP/log.txt"
+  grep -q 'level=warning msg="ttrpc: refusing connection from pid [0-9]*: uid 65534 gid 65534, expected uid 0 gid 0"' "$TMP/log.txt"
+  daemon_still_serves
+}
+
+# ctr validates ids itself, so these come straight over ttrpc: containerd's identifier rules
+# (ident.h), InvalidArgument, and nothing written or run.
+@test "a bad container id, exec id or bundle gets InvalidArgument and creates nothing" {
+  local before after
+  before=$(ls -A "$BUNDLE")
+  probe create ../evil "$BUNDLE"
+  [ "$status" -eq 0 ]
+  [ "$output" = 'reply sid=1 type=2 code=3 message=container id: identifier "../evil" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument payload=' ]
+  probe create "$(printf 'x%.0s' $(seq 1 77))" "$BUNDLE"
+  [[ "$output" == *" code=3 message=container id: identifier \"xxx"*"\" greater than maximum length (76 characters): invalid argument payload=" ]]
+  probe create -h "$BUNDLE"
+  [[ "$output" == "reply sid=1 type=2 code=3 "* ]]
+  probe create c1 "$BUNDLE/../../etc"
+  [[ "$output" == "reply sid=1 type=2 code=3 message=bundle path $BUNDLE/../../etc: has a \"..\" component: invalid argument payload=" ]]
+  # protobuf-c would hand "c2\0/../x" over as "c2": refused on the raw bytes.
+  probe create-nul c2 "$BUNDLE"
+  [ "$output" = 'reply sid=1 type=2 code=3 message=containerd.task.v2.CreateTaskRequest: field id holds a NUL byte payload=' ]
+  probe exec c1 ../../e1
+  [[ "$output" == "reply sid=1 type=2 code=3 message=exec id: identifier \"../../e1\" must match "* ]]
+  after=$(ls -A "$BUNDLE")
+  [ "$before" = "$after" ]
+  [ ! -e "$BUNDLE/options.json" ]
+  daemon_still_serves
+}

@@ -605,6 +605,51 @@ test_bad_paths_are_refused(void **state)
   assert_string_equal(wedge_error_message(&err), msg);
   assert_int_equal(err.status, WEDGE_INVALID_ARGUMENT);
   assert_null(io);
+
+  /* A symlink to a FIFO elsewhere is not followed, nor one to a regular file: the copier would
+   * otherwise write the container's output into whatever it names. */
+  char link_fifo[160], link_file[160];
+  snprintf(link_fifo, sizeof(link_fifo), "%s/link-fifo", f->dir);
+  snprintf(link_file, sizeof(link_file), "%s/link-file", f->dir);
+  assert_int_equal(symlink(f->out, link_fifo), 0);
+  assert_int_equal(symlink(regular, link_file), 0);
+  struct iocopy_config cfg3 = { .stdout_path = link_fifo, .uid = (uid_t) -1, .gid = (gid_t) -1 };
+  assert_int_equal(iocopy_new(f->loop, &cfg3, &io, &err), -ELOOP);
+  snprintf(msg, sizeof(msg), "stdout path %s is a symbolic link", link_fifo);
+  assert_string_equal(wedge_error_message(&err), msg);
+  assert_int_equal(err.status, WEDGE_INVALID_ARGUMENT);
+  assert_null(io);
+  struct iocopy_config cfg4 = { .stderr_path = link_file, .uid = (uid_t) -1, .gid = (gid_t) -1 };
+  assert_int_equal(iocopy_new(f->loop, &cfg4, &io, &err), -ELOOP);
+  assert_null(io);
+  struct stat st;
+  assert_int_equal(stat(regular, &st), 0);
+  assert_int_equal(st.st_size, 0);
+  unlink(link_fifo);
+  unlink(link_file);
+}
+
+/* Options.io_uid/io_gid (user-namespaced containers): the container's ends of its stdio pipes
+ * belong to that user, as the runc shim's NewPipeIO chowns them, so the container's root can
+ * reopen them through /proc/self/fd. */
+static void
+test_io_uid_gid_own_the_container_ends(void **state)
+{
+  struct fixture *f = *state;
+  struct iocopy *io = NULL;
+  struct iocopy_config cfg = { .stdin_path = f->in, .stdout_path = f->out, .stderr_path = f->err,
+                               .uid = 65534, .gid = 65533 };
+  assert_int_equal(iocopy_new(f->loop, &cfg, &io, NULL), 0);
+  struct oci_stdio s = iocopy_runtime_stdio(io);
+  int fds[] = { s.in, s.out, s.err };
+  for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+    {
+      struct stat st;
+      assert_int_equal(fstat(fds[i], &st), 0);
+      assert_int_equal(st.st_uid, 65534);
+      assert_int_equal(st.st_gid, 65533);
+    }
+  iocopy_free(io);
 }
 
 /* Log URI file://: both streams appended to one existing file, small writes and large ones. */
@@ -860,6 +905,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_done_callback_may_free_the_copier, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stdin_close_io_before_client_detaches, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_paths_are_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_io_uid_gid_own_the_container_ends, setup, teardown),
     cmocka_unit_test_setup_teardown(test_append_path_gets_both_streams, setup, teardown),
     cmocka_unit_test(test_pipe_helper_blocking_only_on_container_side),
     cmocka_unit_test_setup_teardown(test_terminal_copies_both_ways_resizes_and_closes, setup, teardown),

@@ -169,6 +169,13 @@ test_namespace_required(void **state)
   assert_int_equal(PARSE(&f, NULL, "-namespace=", "-v"), 0);
   assert_true(f.version);
   assert_int_equal(shimflags_check(&f, NULL), -EINVAL);
+  /* The namespace names <runtime root>/<ns>: containerd never passes one like these. */
+  assert_int_equal(PARSE(&f, NULL, "-namespace", "../../etc", "start"), 0);
+  assert_int_equal(shimflags_check(&f, &err), -EINVAL);
+  assert_string_equal(wedge_error_message(&err), "namespace: identifier \"../../etc\" must match "
+                                                 "^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$");
+  assert_int_equal(PARSE(&f, NULL, "-namespace", "k8s.io", "start"), 0);
+  assert_int_equal(shimflags_check(&f, NULL), 0);
 }
 
 static void
@@ -188,11 +195,23 @@ test_environment(void **state)
   assert_string_equal(env.max_shim_version, "2");
   assert_true(env.sched_core);
 
+  assert_int_equal(env.runtime_timeout_ms, 0);
+
   unsetenv("GRPC_ADDRESS");
   setenv("SCHED_CORE", "", 1);
+  setenv("WEDGE_RUNTIME_TIMEOUT_MS", "2500", 1);
   shimflags_env(&env);
   assert_null(env.grpc_address);
   assert_false(env.sched_core);
+  assert_int_equal(env.runtime_timeout_ms, 2500);
+  const char *bad[] = { "", "-5", "0", "12x", "99999999999" };
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+    {
+      setenv("WEDGE_RUNTIME_TIMEOUT_MS", bad[i], 1);
+      shimflags_env(&env);
+      assert_int_equal(env.runtime_timeout_ms, 0);
+    }
+  unsetenv("WEDGE_RUNTIME_TIMEOUT_MS");
 }
 
 int

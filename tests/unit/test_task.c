@@ -559,6 +559,59 @@ test_create_failure(void **state)
   assert_string_equal(f->topics, "");
 }
 
+/* Ids and the bundle come from the request: a bad one is refused before the runtime runs or a
+ * file is written (the runtime's own checks differ: crun 1.8.1 takes "../x" as a path). */
+static void
+test_bad_ids_create_nothing(void **state)
+{
+  fixture_t *f = *state;
+  _cleanup_free_ char *calls = tu_path(f->dir, "calls");
+  _cleanup_free_ char *opts_path = tu_path(f->bundle, "options.json");
+  _cleanup_free_ char *escape = NULL;
+  assert_true(asprintf(&escape, "%s/../bundle", f->bundle) > 0);
+  const struct
+  {
+    const char *id, *bundle, *msg;
+  } cases[] = {
+    { "../x", f->bundle,
+      "container id: identifier \"../x\" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument" },
+    { "a/b", f->bundle, NULL },
+    { "", f->bundle, "container id: identifier must not be empty: invalid argument" },
+    { "-h", f->bundle, NULL },
+    { "c1", escape, NULL },
+    { "c1", "bundle", "bundle path must be absolute: bundle: invalid argument" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+    {
+      Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+      req.id = (char *) cases[i].id;
+      req.bundle = (char *) cases[i].bundle;
+      char msg[512];
+      enum wedge_status st;
+      assert_int_equal(call(f, "Create", &req.base, NULL, NULL, msg, sizeof(msg), &st), -EREMOTEIO);
+      assert_int_equal(st, WEDGE_INVALID_ARGUMENT);
+      if (cases[i].msg)
+        assert_string_equal(msg, cases[i].msg);
+    }
+  assert_int_equal(access(calls, F_OK), -1);
+  assert_int_equal(access(opts_path, F_OK), -1);
+  assert_int_equal(task_service_count(f->ts), 0);
+  assert_string_equal(f->topics, "");
+
+  uint32_t pid;
+  create(f, "c1", &pid);
+  Containerd__Task__V2__ExecProcessRequest ex = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
+  ex.id = "c1";
+  ex.exec_id = "../../e1";
+  assert_error(f, "Exec", &ex.base, WEDGE_INVALID_ARGUMENT,
+               "exec id: identifier \"../../e1\" must match ^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$: invalid argument");
+  ex.exec_id = "";
+  assert_error(f, "Exec", &ex.base, WEDGE_INVALID_ARGUMENT, "exec id: identifier must not be empty: invalid argument");
+  Containerd__Task__V2__DeleteRequest d = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+  d.id = "c1";
+  assert_int_equal(call(f, "Delete", &d.base, NULL, NULL, NULL, 0, NULL), 0);
+}
+
 /* runc and crun send the pty master before create exits; a runtime that does not fails Create
  * after CONSOLE_RECEIVE_TIMEOUT_MS instead of hanging it, and the container is deleted. */
 static void
@@ -765,6 +818,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_connect_never_fails_and_v3, setup, teardown),
     cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
     cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_bad_ids_create_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown(test_terminal_without_master, setup, teardown),
     cmocka_unit_test_setup_teardown(test_exit_waits_for_output, setup, teardown),
     cmocka_unit_test_setup_teardown(test_init_exit_waits_for_execs, setup, teardown),
