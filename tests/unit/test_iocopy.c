@@ -891,6 +891,15 @@ test_terminal_needs_stdout(void **state)
   assert_string_equal(wedge_error_message(&err), "a terminal needs a stdout FIFO");
   wedge_error_clear(&err);
   assert_null(io);
+
+  /* A log URI's file is not a terminal's destination: refused before any console socket. */
+  cfg.stdout_path = f->out;
+  cfg.append_path = "/tmp/wedge-never-written.log";
+  assert_int_equal(iocopy_new(f->loop, &cfg, &io, &err), -EINVAL);
+  assert_string_equal(wedge_error_message(&err), "a terminal cannot write to a log URI");
+  wedge_error_clear(&err);
+  assert_null(io);
+  assert_int_equal(access(cfg.append_path, F_OK), -1);
 }
 
 int
