@@ -6,6 +6,7 @@
  * Input: records of [method byte][payload length, 2 bytes little-endian][payload]. The method
  * byte's low bits pick the method (one index past the Task methods is a method no service has,
  * the next one sends the payload as raw bytes on the socket); bit 7 picks the v3 service name.
+ * Bit 15 of the length sends the next request before this one's reply (pipelining).
  *
  * The OCI runtime is a shell script first on PATH as `runc` that succeeds and writes a pid no
  * process has, so Create, Start, Exec, Kill and Delete reach their state machines without a
@@ -313,22 +314,23 @@ fuzz_send_request(struct loop *loop, int fd, uint32_t stream_id, const char *ser
   return ok;
 }
 
-/* Reads the responses that arrived; true when the one for `stream_id` is among them. Sets
- * *closed when the server closed the connection. */
-static bool
-fuzz_read_responses(int fd, ttrpc_reader_t *r, uint32_t stream_id, bool *closed)
+/* Reads the responses that arrived and marks their requests answered (request k has stream id
+ * 2k+1); a second response to one request is a bug. `answered` NULL: after raw bytes, whose
+ * stream ids are anything, responses are only decoded. Sets *closed when the server closed the
+ * connection. */
+static void
+fuzz_read_responses(int fd, ttrpc_reader_t *r, bool answered[FUZZ_MAX_REQUESTS], bool *closed)
 {
-  bool found = false;
   for (;;)
     {
       ttrpc_frame_t f = { 0 };
       int ret = ttrpc_reader_read(r, fd, &f, NULL);
       if (ret == TTRPC_READ_AGAIN)
-        return found;
+        return;
       if (ret != TTRPC_READ_FRAME)
         {
           *closed = true;
-          return found;
+          return;
         }
       if (f.type != TTRPC_TYPE_RESPONSE)
         abort();
@@ -340,9 +342,28 @@ fuzz_read_responses(int fd, ttrpc_reader_t *r, uint32_t stream_id, bool *closed)
         fprintf(stderr, "stream %u: %s %s\n", f.stream_id, resp->status ? wedge_status_name(resp->status->code) : "OK",
                 resp->status && resp->status->message ? resp->status->message : "");
       ttrpc__response__free_unpacked(resp, NULL);
-      if (f.stream_id == stream_id)
-        found = true;
+      uint32_t k = (f.stream_id - 1) / 2;
+      if (answered == NULL)
+        {
+          ttrpc_frame_clear(&f);
+          continue;
+        }
+      if (f.stream_id % 2 != 1 || k >= FUZZ_MAX_REQUESTS || answered[k])
+        abort();
+      answered[k] = true;
       ttrpc_frame_clear(&f);
+    }
+}
+
+/* Runs the loop until `answered[k]` (k < 0: none) or nothing happened for FUZZ_IDLE_ITERATIONS iterations. */
+static void
+fuzz_pump(struct loop *loop, int fd, ttrpc_reader_t *r, bool answered[FUZZ_MAX_REQUESTS], int k, bool *closed)
+{
+  for (int idle = 0; (k < 0 || answered == NULL || !answered[k]) && !*closed && idle < FUZZ_IDLE_ITERATIONS;)
+    {
+      if (loop_run_once(loop, 0) <= 0)
+        idle++;
+      fuzz_read_responses(fd, r, answered, closed);
     }
 }
 
@@ -383,12 +404,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
     abort();
 
-  uint32_t stream_id = 1;
+  /* Bit 15 of a record's length sends the next request without waiting for this one's reply,
+   * so requests arrive pipelined, several in one read. */
+  bool answered[FUZZ_MAX_REQUESTS] = { false };
+  bool may_defer[FUZZ_MAX_REQUESTS] = { false };
   bool closed = false;
-  for (size_t pos = 0, n = 0; pos + 3 <= size && n < FUZZ_MAX_REQUESTS && !closed && !ctx.shutdown; n++)
+  size_t n = 0;
+  for (size_t pos = 0; pos + 3 <= size && n < FUZZ_MAX_REQUESTS && !closed && !ctx.shutdown; n++)
     {
       uint8_t op = data[pos];
-      size_t len = (size_t) data[pos + 1] | ((size_t) data[pos + 2] << 8);
+      size_t len = (size_t) data[pos + 1] | ((size_t) (data[pos + 2] & 0x7f) << 8);
+      bool pipelined = data[pos + 2] & 0x80;
       pos += 3;
       if (len > size - pos)
         len = size - pos;
@@ -399,15 +425,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       const char *service = op & 0x80 ? TASK_SERVICE_V3 : TASK_SERVICE_V2;
       if (idx == FUZZ_RAW_BYTES)
         {
-          if (!fuzz_send_all(loop, fd, payload, len))
-            break;
-          for (int i = 0; i < FUZZ_IDLE_ITERATIONS; i++)
-            (void) loop_run_once(loop, 0);
-          (void) fuzz_read_responses(fd, &reader, 0, &closed);
-          /* The stream is out of step after raw bytes: nothing more is sent. */
+          /* The stream is out of step after raw bytes: nothing more is sent or checked. */
+          if (fuzz_send_all(loop, fd, payload, len))
+            fuzz_pump(loop, fd, &reader, NULL, -1, &closed);
+          closed = false;
+          n = 0;
           break;
         }
       const char *method = idx == FUZZ_METHOD_UNKNOWN ? "Bogus" : fuzz_methods[idx];
+      may_defer[n] = strcmp(method, "Wait") == 0;
 
       _cleanup_free_ uint8_t *pinned = NULL;
       size_t pinned_len = 0;
@@ -416,20 +442,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       else if (strcmp(method, "Exec") == 0 && fuzz_pin_exec(payload, len, &pinned, &pinned_len))
         payload = pinned, len = pinned_len;
 
-      if (!fuzz_send_request(loop, fd, stream_id, service, method, payload, len))
-        break;
-      bool answered = false;
-      for (int idle = 0; !answered && !closed && idle < FUZZ_IDLE_ITERATIONS;)
-        {
-          if (loop_run_once(loop, 0) <= 0)
-            idle++;
-          answered = fuzz_read_responses(fd, &reader, stream_id, &closed);
-        }
-      /* Only Wait may hold its reply; a connection closed on a well-formed frame is a bug. */
-      if (closed || (!answered && strcmp(method, "Wait") != 0))
+      if (!fuzz_send_request(loop, fd, (uint32_t) (2 * n + 1), service, method, payload, len))
         abort();
-      stream_id += 2;
+      if (!pipelined)
+        fuzz_pump(loop, fd, &reader, answered, (int) n, &closed);
     }
+  if (n > 0)
+    fuzz_pump(loop, fd, &reader, answered, -1, &closed);
+  /* A connection closed on well-formed frames, or a request left without a reply (other than
+   * Wait, which may wait for an exit), is a bug. Shutdown may end the exchange early. */
+  if (closed && !ctx.shutdown)
+    abort();
+  for (size_t k = 0; k < n && !ctx.shutdown; k++)
+    if (!answered[k] && !may_defer[k])
+      abort();
 
   ttrpc_reader_clear(&reader);
   task_service_free(ts);

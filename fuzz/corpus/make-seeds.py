@@ -101,9 +101,9 @@ for name, data in frames.items():
     write("ttrpc_frame", name + "-bytewise", b"\x01" + data)
 
 
-def rec(method, payload, v3=False):
+def rec(method, payload, v3=False, pipelined=False):
     idx = METHODS.index(method)
-    return bytes([idx | (0x80 if v3 else 0)]) + struct.pack("<H", len(payload)) + payload
+    return bytes([idx | (0x80 if v3 else 0)]) + struct.pack("<H", len(payload) | (0x8000 if pipelined else 0)) + payload
 
 
 life = [rec("Connect", reqs["Connect"]), rec("Create", reqs["Create"]), rec("Start", reqs["Start"]),
@@ -118,6 +118,8 @@ write("task_dispatch", "lifecycle-v3", b"".join(r[:1].replace(r[:1], bytes([r[0]
 for m in METHODS:
     key = m if m in reqs else "State"
     write("task_dispatch", "one-" + m.lower(), rec(m, reqs[key]))
+write("task_dispatch", "pipelined", b"".join(bytes([r[0]]) + bytes([r[1], r[2] | 0x80]) + r[3:] for r in life[:4])
+      + b"".join(life[4:]))
 write("task_dispatch", "create-twice", rec("Create", reqs["Create"]) * 2 + rec("Delete", reqs["Delete"]) * 2)
 write("task_dispatch", "unknown-method", bytes([len(METHODS)]) + struct.pack("<H", 2) + msg((1, "x")))
 write("task_dispatch", "raw-bytes", bytes([len(METHODS) + 1]) + struct.pack("<H", 12) + struct.pack(">IIBB", 2, 2, 1, 0) + b"\x0a\x00")
