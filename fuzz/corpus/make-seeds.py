@@ -168,3 +168,16 @@ mounts = {
 }
 for name, data in mounts.items():
     write("mount_options", name, data)
+
+# shim_start: argv words as containerd 1.6.20 passes them, NUL-separated; "--config--" then config.json.
+start_argv = [b"-namespace", b"default", b"-address", b"/run/containerd/containerd.sock", b"-publish-binary",
+              b"/usr/bin/containerd", b"-id", b"c1", b"-debug", b"start"]
+delete_argv = [b"--namespace=k8s.io", b"-address", b"/run/containerd/containerd.sock", b"-id", b"c2", b"-bundle",
+               b"/run/containerd/io.containerd.runtime.v2.task/k8s.io/c2", b"delete"]
+cri = json.dumps({"annotations": {"io.kubernetes.cri.sandbox-id": "sandbox1",
+                                  "io.kubernetes.cri.container-type": "container"}}).encode()
+write("shim_start", "start", b"\0".join(start_argv))
+write("shim_start", "delete", b"\0".join(delete_argv))
+write("shim_start", "daemon-grouped", b"\0".join([b"-namespace", b"k8s.io", b"-id", b"c3", b"-address",
+                                                  b"/run/containerd/containerd.sock", b"--config--"]) + b"\0" + cri)
+write("shim_start", "bad-flags", b"\0".join([b"---x", b"-debug=maybe", b"-unknown", b"v", b"-id"]))
