@@ -112,10 +112,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
   (void) argc;
   (void) argv;
-  char tmpl[] = "/tmp/wedge-fuzz-dispatch.XXXXXX";
-  if (mkdtemp(tmpl) == NULL)
+  /* Under TMPDIR: fuzz/run.sh points it at its scratch dir, which it removes even when libFuzzer
+   * ends the process without running atexit handlers (a crash, -max_total_time). */
+  const char *tmp = getenv("TMPDIR");
+  if (asprintf(&fuzz_dir, "%s/wedge-fuzz-dispatch.XXXXXX", tmp && tmp[0] ? tmp : "/tmp") < 0
+      || mkdtemp(fuzz_dir) == NULL)
     abort();
-  fuzz_dir = strdup(tmpl);
   atexit(fuzz_cleanup);
   _cleanup_free_ char *bin = fuzz_path(fuzz_dir, "bin");
   _cleanup_free_ char *runc = fuzz_path(bin, "runc");

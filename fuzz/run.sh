@@ -37,6 +37,9 @@ trap 'rm -rf "$tmp"' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
+# The targets' own scratch files go here too, removed with it.
+export TMPDIR=$tmp
+
 echo "1..${#targets[@]}"
 n=0
 status=0
