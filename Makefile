@@ -2,10 +2,15 @@
 #   make demo   install dependencies, build, run the main job
 #   make test   install dependencies, build (strict and ASan+UBSan), run every test
 #   make bench  wedge vs containerd-shim-runc-v2 and conmon (bench/run.sh; BENCH_ARGS=--quick)
+#   make fuzz   the libFuzzer targets for FUZZ_SECONDS each (fuzz/run.sh; `make test` runs 20 s)
+#   make soak   tests/soak/soak.sh, 1000 cycles through the ASan shim (SOAK_ARGS="-n 1000")
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+SOAK_ARGS  ?= -n 1000
 
-.PHONY: all deps build asan demo test unit integration bench clean
+.PHONY: all deps build asan fuzz-build demo test unit integration bench fuzz soak clean
 
 all: build
 
@@ -24,14 +29,21 @@ build: deps $(BUILD)/build.ninja
 asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
+# libFuzzer comes with clang only: the fuzz build is clang's, whatever CC says.
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Dwerror=true --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz-build: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+
 demo: build
 	scripts/demo.sh $(BUILD)
 
-test: build asan
-	tests/run-all.sh $(BUILD) $(ASAN_BUILD)
+test: build asan fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-all.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-unit: build asan
-	tests/run-all.sh --unit-only $(BUILD) $(ASAN_BUILD)
+unit: build asan fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-all.sh --unit-only $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 integration: build
 	tests/run-all.sh --integration-only $(BUILD) $(ASAN_BUILD)
@@ -40,5 +52,11 @@ bench: build
 	@scripts/install-deps.sh --bench
 	bench/run.sh --build $(BUILD) $(BENCH_ARGS)
 
+fuzz: fuzz-build
+	fuzz/run.sh -t $(FUZZ_SECONDS) $(FUZZ_BUILD)
+
+soak: asan
+	WEDGE_ASAN_BUILD=$(ASAN_BUILD) tests/soak/soak.sh $(SOAK_ARGS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

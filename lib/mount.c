@@ -66,6 +66,20 @@ mount_unescape(char *s)
   *w = '\0';
 }
 
+char *
+mount_info_mount_point(char *line)
+{
+  /* "<id> <parent> <major:minor> <root> <mount point> ..." */
+  char *save = NULL;
+  char *field = strtok_r(line, " ", &save);
+  for (int i = 0; field && i < 4; i++)
+    field = strtok_r(NULL, " ", &save);
+  if (field == NULL)
+    return NULL;
+  mount_unescape(field);
+  return field;
+}
+
 int
 mount_is_mountpoint(const char *path)
 {
@@ -81,15 +95,8 @@ mount_is_mountpoint(const char *path)
   size_t cap = 0;
   while (getline(&line, &cap, f) > 0)
     {
-      /* "<id> <parent> <major:minor> <root> <mount point> ..." */
-      char *save = NULL;
-      char *field = strtok_r(line, " ", &save);
-      for (int i = 0; field && i < 4; i++)
-        field = strtok_r(NULL, " ", &save);
-      if (field == NULL)
-        continue;
-      mount_unescape(field);
-      if (strcmp(field, canon) == 0)
+      const char *mount_point = mount_info_mount_point(line);
+      if (mount_point && strcmp(mount_point, canon) == 0)
         return 1;
     }
   return 0;

@@ -13,4 +13,8 @@ int mount_unmount_all(const char *target, wedge_error_t *err);
  * not, a negative errno when `path` cannot be resolved or mountinfo read. */
 int mount_is_mountpoint(const char *path);
 
+/* The mount point field of one /proc/self/mountinfo line, unescaped, inside `line` (which is
+ * modified); NULL when the line has fewer than five fields. */
+char *mount_info_mount_point(char *line);
+
 #endif

@@ -82,7 +82,7 @@ struct ttrpc_server
   unsigned busy;
 };
 
-static void
+static void __attribute__((format(printf, 2, 3)))
 default_log(void *userdata, const char *fmt, ...)
 {
   (void) userdata;

@@ -9,6 +9,9 @@ packages=(
   # libc6-dev, libjansson-dev and libprotobuf-c-dev also hold the archives (libc.a, libjansson.a,
   # libprotobuf-c.a) the static shim links (meson option static_shim)
   gcc libc6-dev meson ninja-build pkg-config libjansson-dev libcmocka-dev
+  # the fuzz build (make fuzz-build): clang-14, and libclang-rt-14-dev for libclang_rt.fuzzer
+  # and the sanitizer runtimes clang links (`dpkg -S libclang_rt.fuzzer-x86_64.a` names it)
+  clang clang-14 libclang-rt-14-dev
   protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev protobuf-compiler
   # the peers wedge runs beside and drives
   containerd runc crun criu conmon

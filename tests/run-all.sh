@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/run-all.sh [--unit-only|--integration-only] BUILD ASAN_BUILD
+# tests/run-all.sh [--unit-only|--integration-only] BUILD ASAN_BUILD [FUZZ_BUILD]
 #
 # What CI runs (through `make test`): every unit test binary of the meson build, in the plain
 # build and in the ASan+UBSan build, then every tests/integration/*.bats file with
@@ -9,7 +9,9 @@
 # failure, reports fewer results than its plan, or runs past its timeout counts as a failure.
 # The last line is exactly "N passed, N failed, N skipped"; the exit status is non-zero when
 # anything failed or nothing ran at all. The integration tests need root; a broken environment
-# fails them (setup_suite), it never skips them.
+# fails them (setup_suite), it never skips them. With FUZZ_BUILD (a clang build with -Dfuzz=true,
+# `make fuzz-build`), the unit half also runs each libFuzzer target for FUZZ_SECONDS (default 20)
+# through fuzz/run.sh: one TAP result per target, a crash, leak or UB report is a failure.
 set -uo pipefail
 
 # Tests start with default signal dispositions whoever runs this (see default-signals.pl: under
@@ -20,7 +22,7 @@ if [ -z "${WEDGE_RUN_ALL_DEFAULT_SIGNALS:-}" ]; then
 fi
 
 usage() {
-  echo "usage: $0 [--unit-only|--integration-only] BUILD ASAN_BUILD" >&2
+  echo "usage: $0 [--unit-only|--integration-only] BUILD ASAN_BUILD [FUZZ_BUILD]" >&2
   exit 2
 }
 
@@ -31,12 +33,14 @@ case ${1:-} in
   --integration-only) run_unit=0; shift ;;
   -*) usage ;;
 esac
-[ $# -eq 2 ] || usage
+[ $# -eq 2 ] || [ $# -eq 3 ] || usage
 
 source_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 abspath() { (cd "$1" 2>/dev/null && pwd) || echo "$1"; }
 build=$(abspath "$1")
 asan_build=$(abspath "$2")
+fuzz_build=${3:+$(abspath "$3")}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 BATS_FILE_TIMEOUT=${BATS_FILE_TIMEOUT:-1200}
@@ -133,6 +137,19 @@ if [ $run_unit = 1 ]; then
   run_unit_suite unit-asan "$asan_build" \
     ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  if [ -n "$fuzz_build" ]; then
+    echo "== fuzz: each target ${FUZZ_SECONDS}s"
+    out=$tmp/fuzz.out
+    if ! ninja -C "$fuzz_build" >"$tmp/ninja.log" 2>&1; then
+      failed=$((failed + 1))
+      failures+=("fuzz: ninja -C $fuzz_build failed"$'\n'"$(tail -n 30 "$tmp/ninja.log" | sed 's/^/    /')")
+    else
+      "$source_root/fuzz/run.sh" -t "$FUZZ_SECONDS" "$fuzz_build" >"$out" 2>&1
+      rc=$?
+      cat "$out"
+      count_tap fuzz "$rc" "$out"
+    fi
+  fi
 fi
 
 if [ $run_integration = 1 ]; then

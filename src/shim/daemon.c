@@ -102,7 +102,7 @@ daemon_on_shutdown(void *data)
   loop_exit(d->loop, 0);
 }
 
-static void
+static void __attribute__((format(printf, 2, 3)))
 daemon_ttrpc_log(void *userdata, const char *fmt, ...)
 {
   struct shim_ctx *ctx = userdata;

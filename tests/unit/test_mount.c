@@ -61,6 +61,19 @@ test_plain_directory_is_fine(void **state)
   assert_int_equal(mount_is_mountpoint("/proc"), 1);
 }
 
+static void
+test_mountinfo_mount_point(void **state)
+{
+  (void) state;
+  char line[] = "36 35 98:0 /mnt1 /mnt/with\\040space\\134x rw,noatime master:1 - ext3 /dev/root rw";
+  assert_string_equal(mount_info_mount_point(line), "/mnt/with space\\x");
+  char short_line[] = "36 35 98:0 /mnt1";
+  assert_null(mount_info_mount_point(short_line));
+  /* An escape cut short at the end of the field is kept as it is. */
+  char cut[] = "1 2 3:4 / /a\\04";
+  assert_string_equal(mount_info_mount_point(cut), "/a\\04");
+}
+
 int
 main(void)
 {
@@ -68,6 +81,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_unmount_all_removes_stacked_mounts, tu_setup_tmpdir, teardown),
     cmocka_unit_test_setup_teardown(test_missing_target_is_fine, tu_setup_tmpdir, teardown),
     cmocka_unit_test_setup_teardown(test_plain_directory_is_fine, tu_setup_tmpdir, teardown),
+    cmocka_unit_test(test_mountinfo_mount_point),
   };
   return cmocka_run_group_tests_name("mount", tests, NULL, NULL);
 }

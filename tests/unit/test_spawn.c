@@ -210,6 +210,7 @@ test_only_given_fds_reach_child(void **state)
   assert_true(leaky >= 0);
   assert_int_equal(fcntl(leaky, F_SETFD, 0), 0);
   _cleanup_close_ int tidy = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  assert_true(tidy >= 0);
 
   struct spawn_result res;
   run_script(LIST_FDS, &res);

@@ -53,7 +53,7 @@ typedef struct fixture
   pthread_mutex_t lock;
 } fixture_t;
 
-static void
+static void __attribute__((format(printf, 2, 3)))
 capture_log(void *userdata, const char *fmt, ...)
 {
   fixture_t *f = userdata;
