@@ -25,6 +25,16 @@ shim_suite_teardown_file() {
   common_teardown_file
 }
 
+# The frame of a suite on runc: a bats file that loads this one needs no setup_file or
+# teardown_file of its own unless it does more (or runs crun); one it defines replaces these.
+setup_file() {
+  shim_suite_setup_file runc
+}
+
+teardown_file() {
+  shim_suite_teardown_file
+}
+
 teardown() {
   containerd_leak_check
 }

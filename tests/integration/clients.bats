@@ -8,14 +8,6 @@ load ../helpers/common
 load ../helpers/containerd
 load ../helpers/shim-suite
 
-setup_file() {
-  shim_suite_setup_file runc
-}
-
-teardown_file() {
-  shim_suite_teardown_file
-}
-
 # stop_and_remove ID: SIGKILL, wait for STOPPED, delete the task and the container.
 stop_and_remove() {
   run_timeout 30 ctr_ task kill -s SIGKILL "$1"

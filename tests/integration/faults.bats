@@ -18,10 +18,6 @@ setup_file() {
   command -v runc > "$CTRD_DIR/bin/fake-runtime.real"
 }
 
-teardown_file() {
-  shim_suite_teardown_file
-}
-
 setup() {
   fake_mode none
 }

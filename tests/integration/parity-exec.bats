@@ -6,14 +6,6 @@ load ../helpers/common
 load ../helpers/containerd
 load ../helpers/shim-suite
 
-setup_file() {
-  shim_suite_setup_file runc
-}
-
-teardown_file() {
-  shim_suite_teardown_file
-}
-
 short_of() {
   local s=${1#io.containerd.}
   echo "${s%.v2}"

@@ -9,14 +9,6 @@ load ../helpers/common
 load ../helpers/containerd
 load ../helpers/shim-suite
 
-setup_file() {
-  shim_suite_setup_file runc
-}
-
-teardown_file() {
-  shim_suite_teardown_file
-}
-
 LOGGER=$BATS_TEST_DIRNAME/../helpers/file-logger.sh
 
 # The logger processes of this test still alive (its copies included): their command lines

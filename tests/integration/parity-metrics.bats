@@ -11,14 +11,6 @@ load ../helpers/shim-suite
 PROBE_DIR=$(cd "$BATS_TEST_DIRNAME/../helpers" && pwd)
 export PROBE_DIR
 
-setup_file() {
-  shim_suite_setup_file runc
-}
-
-teardown_file() {
-  shim_suite_teardown_file
-}
-
 # A failed test leaves its containers: remove them so the next test starts clean, and still
 # fail this one when any was left.
 teardown() {

@@ -12,14 +12,6 @@ load ../helpers/shim-suite
 
 STATE="$BATS_TEST_DIRNAME/../helpers/task_state.py"
 
-setup_file() {
-  shim_suite_setup_file runc
-}
-
-teardown_file() {
-  shim_suite_teardown_file
-}
-
 # state ID [EXEC]: the shim's State answer, normalised.
 state() {
   local id=$1 address

@@ -11,10 +11,6 @@ setup_file() {
   shim_suite_setup_file crun
 }
 
-teardown_file() {
-  shim_suite_teardown_file
-}
-
 @test "crun: containerd restarts: tasks still listed, the exit it missed (away > 21 s) is reported once, exec/kill/delete work" {
   restart_containerd_away
 }

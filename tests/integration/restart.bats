@@ -9,14 +9,6 @@ load ../helpers/containerd
 load ../helpers/shim-suite
 load ../helpers/restart-suite
 
-setup_file() {
-  shim_suite_setup_file runc
-}
-
-teardown_file() {
-  shim_suite_teardown_file
-}
-
 @test "containerd restarts: tasks still listed, the exit it missed (away > 21 s) is reported once, exec/kill/delete work" {
   restart_containerd_away
 }

@@ -9,14 +9,6 @@ load ../helpers/common
 load ../helpers/containerd
 load ../helpers/shim-suite
 
-setup_file() {
-  shim_suite_setup_file runc
-}
-
-teardown_file() {
-  shim_suite_teardown_file
-}
-
 # A runtime binary that records each command line, then is runc.
 make_recording_runc() {
   local path=$1 log=$2

@@ -16,10 +16,6 @@ setup_file() {
   tty_setup
 }
 
-teardown_file() {
-  shim_suite_teardown_file
-}
-
 teardown() {
   tty_teardown
   containerd_leak_check

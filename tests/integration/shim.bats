@@ -14,10 +14,6 @@ setup_file() {
   "$WEDGE_SOURCE/tests/helpers/make-bundle.sh" "$WEDGE_TEST_DIR/bundle" /bin/echo from-rootfs >/dev/null
 }
 
-teardown_file() {
-  shim_suite_teardown_file
-}
-
 # ctr_with_stdin LINE ARGS...: ctr_ ARGS with LINE on its stdin.
 ctr_with_stdin() {
   local line=$1
