@@ -158,9 +158,7 @@ teardown(void **state)
 static char *
 calls_take(struct fixture *f)
 {
-  char *s = tu_read_file(f->calls);
-  unlink(f->calls);
-  return s ? s : strdup("");
+  return tu_take_file(f->calls);
 }
 
 static struct proc *

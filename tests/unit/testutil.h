@@ -97,6 +97,16 @@ tu_read_file(const char *path)
   return buf;
 }
 
+/* What a recording stand-in appended to `path` since the last take ("" when nothing), and the
+ * file removed, so that the next take sees only later calls. */
+static inline char *
+tu_take_file(const char *path)
+{
+  char *s = tu_read_file(path);
+  unlink(path);
+  return s ? s : strdup("");
+}
+
 /* Writes an executable shell script `name` into `dir`; returns its path. */
 static inline char *
 tu_write_script(const char *dir, const char *name, const char *body)
