@@ -59,9 +59,15 @@ teardown(void **state)
   unlink(f->out);
   unlink(f->err);
   unlink(f->out2);
-  char other[160];
-  snprintf(other, sizeof(other), "%s/regular", f->dir);
-  unlink(other);
+  /* What a test makes beside the FIFOs, removed here too so that a failed assertion leaves
+   * nothing behind. */
+  static const char *const others[] = { "regular", "link-fifo", "link-file" };
+  for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+    {
+      char other[160];
+      snprintf(other, sizeof(other), "%s/%s", f->dir, others[i]);
+      unlink(other);
+    }
   rmdir(f->dir);
   free(f);
   return 0;
