@@ -20,7 +20,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${BENCH_CSV:?}" "${BENCH_WORK:?}" "${CTRD_PID:?}" "${CTRD_REAPER_PID:?}" "${CTRD_SOCK:?}" "${CTRD_NS:?}" "${CTRD_DIR:?}" "${CTRD_IMAGE:?}"
 read -r -a SHIMS <<< "${BENCH_SHIMS:-wedge runc.v2}"
 read -r -a SIZES <<< "${BENCH_SIZES:-1 10 50}"
-read -r -a SECTIONS <<< "${BENCH_SECTIONS:-memory lifecycle exec stdout density}"
+read -r -a SECTIONS <<< "${BENCH_SECTIONS:-memory lifecycle phases exec stdout density}"
 RUNS=${BENCH_RUNS:-5}
 MEM_RUNS=${BENCH_MEM_RUNS:-3}
 IO_RUNS=${BENCH_IO_RUNS:-3}
@@ -315,6 +315,55 @@ section_lifecycle() {
   use_runtime runc
 }
 
+# ---- 2b. lifecycle phases ----
+
+# The same `ctr run --rm IMAGE ID true`, each run recorded system-wide by perf (process exec and
+# exit, and connect; nothing that slows a program down) and cut into phases by bench/phases.awk:
+# which process holds the critical path when, for both shims, with runc and with crun. The
+# phases the shim cannot touch (ctr's start-up, containerd's snapshot and metadata work, the
+# runtime's own create, start and delete, the teardown after the shim) bound the ratio any shim
+# can reach; docs/performance.md reads the table that way.
+section_phases() {
+  local rt run shim id rec
+  if ! perf_ok; then
+    log "phases: perf cannot record here (install linux-perf; kernel.perf_event_paranoid): skipped"
+    return 0
+  fi
+  rec=$BENCH_WORK/phases.data
+  for rt in runc crun; do
+    use_runtime "$rt"
+    for shim in "${SHIMS[@]}"; do
+      ctrx run --rm --runtime "$(runtime_class "$shim")" "$CTRD_IMAGE" "$ID_PREFIX-pw-$shim-$rt" true >/dev/null
+    done
+    for run in $(seq "$RUNS"); do
+      log "phases $rt run $run/$RUNS"
+      for shim in "${SHIMS[@]}"; do
+        id=$ID_PREFIX-p-$shim-$rt-$run
+        perf record -q -o "$rec" -a \
+          -e sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,syscalls:sys_enter_connect -- \
+          sh -c 'echo $$ > "$1"; shift; exec "$@"' _ "$rec.pid" \
+          timeout --kill-after=5 "$CTR_TIMEOUT" ctr --address "$CTRD_SOCK" --namespace "$CTRD_NS" \
+          run --rm --runtime "$(runtime_class "$shim")" "$CTRD_IMAGE" "$id" true >/dev/null 2>&1
+        # perf forks its workload before it records: the workload's pid comes from the workload.
+        perf script -i "$rec" -F comm,pid,tid,time,event,trace 2>/dev/null |
+          awk -v roots="$CTRD_PID $(cat "$rec.pid")" -f "$here/phases.awk" |
+          while read -r phase value; do
+            emit phases "$phase" "$shim" "$rt" 1 "$run" "$value" ms
+          done
+        rm -f "$rec" "$rec.pid"
+        wait_no_shims
+      done
+    done
+  done
+  use_runtime runc
+}
+
+perf_ok() {
+  command -v perf >/dev/null &&
+    perf record -q -o "$BENCH_WORK/perf-probe.data" -a -e sched:sched_process_exit -- true >/dev/null 2>&1 &&
+    rm -f "$BENCH_WORK/perf-probe.data"
+}
+
 # ---- 3. exec latency ----
 
 section_exec() {
@@ -421,7 +470,7 @@ section_density() {
 
 for section in "${SECTIONS[@]}"; do
   case $section in
-    memory | lifecycle | exec | stdout | density) "section_$section" ;;
+    memory | lifecycle | phases | exec | stdout | density) "section_$section" ;;
     *) echo "measure: unknown section '$section'" >&2; exit 2 ;;
   esac
 done

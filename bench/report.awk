@@ -67,6 +67,20 @@ BEGIN {
   title["density/rss_total"] = "density: total shim RSS"
   title["density/pss_per_ctr"] = "density: shim PSS per container"
 
+  title["phases/ctr_startup"] = "phases: ctr start-up (exec > first connect)"
+  title["phases/containerd_before_shim"] = "phases: containerd before the shim (snapshot, metadata)"
+  title["phases/shim_start_to_create"] = "phases: shim start > runtime create"
+  title["phases/runtime_create"] = "phases: runtime create"
+  title["phases/create_to_start"] = "phases: create done > runtime start (Create reply, ctr's Start)"
+  title["phases/runtime_start"] = "phases: runtime start"
+  title["phases/exit_to_delete"] = "phases: start done > runtime delete (exit, Wait, ctr's Delete)"
+  title["phases/runtime_delete"] = "phases: runtime delete"
+  title["phases/delete_to_shim_delete"] = "phases: delete done > shim delete (reply, Shutdown)"
+  title["phases/shim_delete"] = "phases: the shim's delete subcommand"
+  title["phases/after_shim_delete"] = "phases: after it (bundle, container, snapshot, ctr exit)"
+  title["phases/outside_shim"] = "phases: sum of those no shim holds"
+  title["phases/wall"] = "phases: wall (ctr exec > ctr exit)"
+
   short["memory/pss_per_ctr"] = "PSS/ctr"
   short["memory/rss_per_ctr"] = "RSS/ctr"
   short["lifecycle/run_rm_true"] = "run --rm true"
@@ -133,7 +147,7 @@ END {
     printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t, f[3], f[4], unit[fig],
       cell(fig, "wedge"), cell(fig, "runc.v2"), ref, ratio, tgt, met
 
-    if (ratios != "" && rv != "" && f[2] != "shim_procs" && f[2] != "started" && f[2] != "pss_total" && f[2] != "rss_total" && f[2] != "wall_per_gib" && f[2] != "cpu_containerd" && f[2] != "cpu_ctr") {
+    if (ratios != "" && rv != "" && f[1] != "phases" && f[2] != "shim_procs" && f[2] != "started" && f[2] != "pss_total" && f[2] != "rss_total" && f[2] != "wall_per_gib" && f[2] != "cpu_containerd" && f[2] != "cpu_ctr") {
       lab = (f[1] "/" f[2]) in short ? short[f[1] "/" f[2]] : f[2]
       if (f[1] == "memory" || f[1] == "density") lab = lab " @" f[4]
       if (f[1] == "lifecycle") lab = lab " (" f[3] ")"
@@ -141,6 +155,17 @@ END {
       if ((fig in target) && target[fig] ~ /^ratio/) limit = substr(target[fig], 8) + 0
       printf "\"%s\" %.4f %s\n", lab, rv, limit > ratios
     }
+  }
+
+  # What no shim can go below: the phases it does not hold, over runc.v2's wall.
+  for (i = 1; i <= nfig; i++) {
+    fig = order[i]
+    split(fig, f, "/")
+    if (f[1] != "phases" || f[2] != "outside_shim") continue
+    w = fig SUBSEP "wedge"
+    r = "phases/wall/" f[3] "/" f[4] SUBSEP "runc.v2"
+    if ((w in med) && (r in med) && med[r] != 0)
+      printf "\nWith %s, the phases no shim holds take %s ms (wedge's runs, median) of runc.v2's wall of %s ms: no shim can go below %.3f (the other phases also hold containerd's and ctr's side of each call, so the real floor is higher).\n", f[3], num(med[w]), num(med[r]), med[w] / med[r]
   }
 
   if (memory != "") {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Installs what wedge needs to build and test, from Debian 12's packages, when it is missing.
 # Idempotent and quiet when everything is there already.
-#   --bench   also what bench/run.sh needs (gnuplot for its chart); the tests never need it
+#   --bench   also what bench/run.sh needs (gnuplot for its chart, perf for its phases section);
+#             the tests never need it
 set -euo pipefail
 
 packages=(
@@ -19,7 +20,7 @@ packages=(
   bats busybox-static util-linux procps iproute2 psmisc jq tmux
 )
 if [ "${1:-}" = --bench ]; then
-  packages+=(gnuplot-nox)
+  packages+=(gnuplot-nox linux-perf)
 fi
 
 missing=()

@@ -1,0 +1,80 @@
+# bench/phases.awk: one `ctr run --rm IMAGE ID true`, recorded system-wide by
+#   perf record -a -e sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,
+#                     syscalls:sys_enter_connect
+# and printed by `perf script -F comm,pid,tid,time,event,trace`, cut into its phases along the
+# processes that take turns on the critical path (bench/measure.bash, section phases). Prints
+# "PHASE MS" lines. Process events cost nothing measurable, unlike strace, which slows the Go
+# programs (ctr, containerd, runc) 3-10x.
+#
+# The boundaries, in order: ctr's exec, ctr's first connect (to containerd), the shim's `start`
+# exec (the first exec of a containerd-shim-* binary), the runtime's create, start and delete
+# (the first three execs of a binary named runc or crun: the bench links runc to either; crun's
+# re-exec of itself through /dev/fd/N and runc's `init` through /proc/self/exe are not
+# counted) and their exits, the shim's `delete` subcommand (the last containerd-shim-* exec)
+# and its exit, and ctr's exit. What lies between two boundaries is named by who works then.
+#
+#   awk -v roots="CONTAINERD_PID WORKLOAD_PID" -f bench/phases.awk
+# Only the descendants of the roots count (containerd's: the shims and the runtime; the shell's:
+# the ctr perf ran), so that other jobs' ctr, shims and runtimes on the machine are left out.
+
+BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) ours[r[i]] = 1 }
+
+function ms(t) { return t * 1000 }
+
+{
+  # "ctr 1234/1234 18703.740392: sched:sched_process_exec: filename=/usr/bin/ctr pid=..."
+  pid = $2; sub(/\/.*/, "", pid)
+  t = $3; sub(/:$/, "", t)
+  event = $4; sub(/:$/, "", event)
+  rest = substr($0, index($0, $4) + length($4))
+  sub(/^ +/, "", rest)
+}
+
+event == "sched:sched_process_fork" {
+  if (pid in ours) { c = rest; sub(/.*child_pid=/, "", c); sub(/ .*/, "", c); ours[c] = 1 }
+  next
+}
+
+!(pid in ours) { next }
+
+event == "sched:sched_process_exec" {
+  file = rest; sub(/^filename=/, "", file); sub(/ .*/, "", file)
+  if (file ~ /\/ctr$/ && !ctr_exec) { ctr_exec = t; ctr_pid = pid }
+  else if (file ~ /\/containerd-shim-[^\/]*$/) {
+    if (!shim_start) shim_start = t
+    shim_last = t; shim_last_pid = pid
+  }
+  else if (file ~ /\/(runc|crun)$/ && nrt < 3) { nrt++; rt_exec[nrt] = t; rt_pid[nrt] = pid }
+  next
+}
+
+event == "syscalls:sys_enter_connect" && pid == ctr_pid && !ctr_connect { ctr_connect = t; next }
+
+event == "sched:sched_process_exit" {
+  # The exiting task's own pid: for the main thread, the process's.
+  p = rest; sub(/.* pid=/, "", p); sub(/ .*/, "", p)
+  if (p != pid) next
+  exit_t[pid] = t
+  next
+}
+
+END {
+  if (!ctr_exec || !ctr_connect || !shim_start || nrt < 3 || !(ctr_pid in exit_t) || !(shim_last_pid in exit_t)) {
+    print "phases.awk: incomplete record (ctr " (ctr_exec ? "yes" : "no") ", shim " (shim_start ? "yes" : "no") ", runtime execs " nrt ")" > "/dev/stderr"
+    exit 1
+  }
+  for (i = 1; i <= 3; i++) if (!(rt_pid[i] in exit_t)) { print "phases.awk: runtime exec " i " did not exit" > "/dev/stderr"; exit 1 }
+  printf "ctr_startup %.3f\n", ms(ctr_connect - ctr_exec)
+  printf "containerd_before_shim %.3f\n", ms(shim_start - ctr_connect)
+  printf "shim_start_to_create %.3f\n", ms(rt_exec[1] - shim_start)
+  printf "runtime_create %.3f\n", ms(exit_t[rt_pid[1]] - rt_exec[1])
+  printf "create_to_start %.3f\n", ms(rt_exec[2] - exit_t[rt_pid[1]])
+  printf "runtime_start %.3f\n", ms(exit_t[rt_pid[2]] - rt_exec[2])
+  printf "exit_to_delete %.3f\n", ms(rt_exec[3] - exit_t[rt_pid[2]])
+  printf "runtime_delete %.3f\n", ms(exit_t[rt_pid[3]] - rt_exec[3])
+  printf "delete_to_shim_delete %.3f\n", ms(shim_last - exit_t[rt_pid[3]])
+  printf "shim_delete %.3f\n", ms(exit_t[shim_last_pid] - shim_last)
+  printf "after_shim_delete %.3f\n", ms(exit_t[ctr_pid] - exit_t[shim_last_pid])
+  printf "outside_shim %.3f\n", ms(ctr_connect - ctr_exec + shim_start - ctr_connect + exit_t[rt_pid[1]] - rt_exec[1] + exit_t[rt_pid[2]] - rt_exec[2] + exit_t[rt_pid[3]] - rt_exec[3] + exit_t[ctr_pid] - exit_t[shim_last_pid])
+  printf "wall %.3f\n", ms(exit_t[ctr_pid] - ctr_exec)
+}
