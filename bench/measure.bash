@@ -271,13 +271,20 @@ ticks_ms() { # ticks
   awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.0f", t * 1000 / hz }'
 }
 
+# warm_up RT TAG: points the runtime link at RT and runs one `ctr run --rm true` per shim, so
+# that the first measured run does not pay for cold caches.
+warm_up() {
+  local shim
+  use_runtime "$1"
+  for shim in "${SHIMS[@]}"; do
+    ctrx run --rm --runtime "$(runtime_class "$shim")" "$CTRD_IMAGE" "$ID_PREFIX-$2-$shim-$1" true >/dev/null
+  done
+}
+
 section_lifecycle() {
   local rt run shim id class t0 t1 c0 c1 d0 d1 e0 e1
   for rt in runc crun; do
-    use_runtime "$rt"
-    for shim in "${SHIMS[@]}"; do
-      ctrx run --rm --runtime "$(runtime_class "$shim")" "$CTRD_IMAGE" "$ID_PREFIX-lw-$shim-$rt" true >/dev/null
-    done
+    warm_up "$rt" lw
     for run in $(seq "$RUNS"); do
       log "lifecycle $rt run $run/$RUNS"
       for shim in "${SHIMS[@]}"; do
@@ -331,10 +338,7 @@ section_phases() {
   fi
   rec=$BENCH_WORK/phases.data
   for rt in runc crun; do
-    use_runtime "$rt"
-    for shim in "${SHIMS[@]}"; do
-      ctrx run --rm --runtime "$(runtime_class "$shim")" "$CTRD_IMAGE" "$ID_PREFIX-pw-$shim-$rt" true >/dev/null
-    done
+    warm_up "$rt" pw
     for run in $(seq "$RUNS"); do
       log "phases $rt run $run/$RUNS"
       for shim in "${SHIMS[@]}"; do
