@@ -344,13 +344,14 @@ section_phases() {
       for shim in "${SHIMS[@]}"; do
         id=$ID_PREFIX-p-$shim-$rt-$run
         perf record -q -o "$rec" -a \
-          -e sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,syscalls:sys_enter_connect -- \
+          -e sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,sched:sched_stat_runtime \
+          -e syscalls:sys_enter_connect -- \
           sh -c 'echo $$ > "$1"; shift; exec "$@"' _ "$rec.pid" \
           timeout --kill-after=5 "$CTR_TIMEOUT" ctr --address "$CTRD_SOCK" --namespace "$CTRD_NS" \
           run --rm --runtime "$(runtime_class "$shim")" "$CTRD_IMAGE" "$id" true >/dev/null 2>&1
         # perf forks its workload before it records: the workload's pid comes from the workload.
         perf script -i "$rec" -F comm,pid,tid,time,event,trace 2>/dev/null |
-          awk -v roots="$CTRD_PID $(cat "$rec.pid")" -f "$here/phases.awk" |
+          awk -v containerd="$CTRD_PID" -v workload="$(cat "$rec.pid")" -f "$here/phases.awk" |
           while read -r phase value; do
             emit phases "$phase" "$shim" "$rt" 1 "$run" "$value" ms
           done

@@ -1,6 +1,6 @@
 # bench/phases.awk: one `ctr run --rm IMAGE ID true`, recorded system-wide by
 #   perf record -a -e sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,
-#                     syscalls:sys_enter_connect
+#                     sched:sched_stat_runtime,syscalls:sys_enter_connect
 # and printed by `perf script -F comm,pid,tid,time,event,trace`, cut into its phases along the
 # processes that take turns on the critical path (bench/measure.bash, section phases). Prints
 # "PHASE MS" lines. Process events cost nothing measurable, unlike strace, which slows the Go
@@ -13,11 +13,17 @@
 # counted) and their exits, the shim's `delete` subcommand (the last containerd-shim-* exec)
 # and its exit, and ctr's exit. What lies between two boundaries is named by who works then.
 #
-#   awk -v roots="CONTAINERD_PID WORKLOAD_PID" -f bench/phases.awk
-# Only the descendants of the roots count (containerd's: the shims and the runtime; the shell's:
-# the ctr perf ran), so that other jobs' ctr, shims and runtimes on the machine are left out.
+#   awk -v containerd=PID -v workload=PID -f bench/phases.awk
+# Only containerd and the workload perf ran (it execs ctr) and their descendants count, so that
+# other jobs' ctr, shims and runtimes on the machine are left out.
+#
+# It also sums the CPU time (sched_stat_runtime, ns exact) of each kind of process: ctr,
+# containerd, the shim (its start, daemon and delete processes, and its children until they
+# exec) and the runtime (runc or crun, what they re-exec, and the container's process). The
+# shim's own CPU bounds what any cut in the shim could still save: its waits for the runtime
+# and for containerd are other processes' time.
 
-BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) ours[r[i]] = 1 }
+BEGIN { kind[containerd] = "containerd"; kind[workload] = "ctr" }
 
 function ms(t) { return t * 1000 }
 
@@ -31,14 +37,23 @@ function ms(t) { return t * 1000 }
 }
 
 event == "sched:sched_process_fork" {
-  if (pid in ours) { c = rest; sub(/.*child_pid=/, "", c); sub(/ .*/, "", c); ours[c] = 1 }
+  if (pid in kind) { c = rest; sub(/.*child_pid=/, "", c); sub(/ .*/, "", c); kind[c] = kind[pid] }
   next
 }
 
-!(pid in ours) { next }
+!(pid in kind) { next }
+
+event == "sched:sched_stat_runtime" {
+  ns = rest; sub(/.*runtime=/, "", ns); sub(/ .*/, "", ns)
+  cpu[kind[pid]] += ns
+  next
+}
 
 event == "sched:sched_process_exec" {
   file = rest; sub(/^filename=/, "", file); sub(/ .*/, "", file)
+  if (file ~ /\/containerd-shim-[^\/]*$/) kind[pid] = "shim"
+  else if (file ~ /\/(runc|crun)$/) kind[pid] = "runtime"
+  # else: crun's re-exec through /dev/fd/N, runc's init, the container's process: their parent's kind
   if (file ~ /\/ctr$/ && !ctr_exec) { ctr_exec = t; ctr_pid = pid }
   else if (file ~ /\/containerd-shim-[^\/]*$/) {
     if (!shim_start) shim_start = t
@@ -77,4 +92,5 @@ END {
   printf "after_shim_delete %.3f\n", ms(exit_t[ctr_pid] - exit_t[shim_last_pid])
   printf "outside_shim %.3f\n", ms(ctr_connect - ctr_exec + shim_start - ctr_connect + exit_t[rt_pid[1]] - rt_exec[1] + exit_t[rt_pid[2]] - rt_exec[2] + exit_t[rt_pid[3]] - rt_exec[3] + exit_t[ctr_pid] - exit_t[shim_last_pid])
   printf "wall %.3f\n", ms(exit_t[ctr_pid] - ctr_exec)
+  printf "cpu_ctr %.3f\ncpu_containerd %.3f\ncpu_shim %.3f\ncpu_runtime %.3f\n", cpu["ctr"] / 1e6, cpu["containerd"] / 1e6, cpu["shim"] / 1e6, cpu["runtime"] / 1e6
 }

@@ -80,6 +80,10 @@ BEGIN {
   title["phases/after_shim_delete"] = "phases: after it (bundle, container, snapshot, ctr exit)"
   title["phases/outside_shim"] = "phases: sum of those no shim holds"
   title["phases/wall"] = "phases: wall (ctr exec > ctr exit)"
+  title["phases/cpu_ctr"] = "phases: CPU of ctr"
+  title["phases/cpu_containerd"] = "phases: CPU of containerd"
+  title["phases/cpu_shim"] = "phases: CPU of the shim's own processes"
+  title["phases/cpu_runtime"] = "phases: CPU of the runtime (and the container's true)"
 
   short["memory/pss_per_ctr"] = "PSS/ctr"
   short["memory/rss_per_ctr"] = "RSS/ctr"
@@ -164,8 +168,12 @@ END {
     if (f[1] != "phases" || f[2] != "outside_shim") continue
     w = fig SUBSEP "wedge"
     r = "phases/wall/" f[3] "/" f[4] SUBSEP "runc.v2"
-    if ((w in med) && (r in med) && med[r] != 0)
-      printf "\nWith %s, the phases no shim holds take %s ms (wedge's runs, median) of runc.v2's wall of %s ms: no shim can go below %.3f (the other phases also hold containerd's and ctr's side of each call, so the real floor is higher).\n", f[3], num(med[w]), num(med[r]), med[w] / med[r]
+    if (!((w in med) && (r in med) && med[r] != 0)) continue
+    printf "\nWith %s, the phases no shim holds take %s ms (wedge's runs, median) of runc.v2's wall of %s ms: no shim can go below %.3f (the other phases also hold containerd's and ctr's side of each call, so the real floor is higher).\n", f[3], num(med[w]), num(med[r]), med[w] / med[r]
+    c = "phases/cpu_shim/" f[3] "/" f[4] SUBSEP "wedge"
+    ww = "phases/wall/" f[3] "/" f[4] SUBSEP "wedge"
+    if ((c in med) && (ww in med))
+      printf "wedge's own processes use %s ms of CPU per run: were that zero, wedge's %s ms would be at best %s ms, %.3f of runc.v2's.\n", num(med[c]), num(med[ww]), num(med[ww] - med[c]), (med[ww] - med[c]) / med[r]
   }
 
   if (memory != "") {

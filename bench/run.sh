@@ -122,7 +122,7 @@ mkdir -p "$work"
 "$source_dir/tests/helpers/make-bundle.sh" "$work/sleep-bundle" sleep 3600 >/dev/null
 "$source_dir/tests/helpers/make-bundle.sh" "$work/true-bundle" true >/dev/null
 echo "bench: starting the private containerd" >&2
-containerd_start crun
+CTRD_TMPFS=1 containerd_start crun
 ln -sfn "$(command -v runc)" "$CTRD_DIR/bin/runc"
 
 echo "section,metric,shim,runtime,containers,run,value,unit" > "$csv"
