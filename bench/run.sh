@@ -122,7 +122,8 @@ mkdir -p "$work"
 "$source_dir/tests/helpers/make-bundle.sh" "$work/sleep-bundle" sleep 3600 >/dev/null
 "$source_dir/tests/helpers/make-bundle.sh" "$work/true-bundle" true >/dev/null
 echo "bench: starting the private containerd" >&2
-CTRD_TMPFS=1 containerd_start crun
+export CTRD_TMPFS=1 # bundles and /run on tmpfs, as on a real host (containerd.bash)
+containerd_start crun
 ln -sfn "$(command -v runc)" "$CTRD_DIR/bin/runc"
 
 echo "section,metric,shim,runtime,containers,run,value,unit" > "$csv"
