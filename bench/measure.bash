@@ -271,6 +271,18 @@ ticks_ms() { # ticks
   awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.0f", t * 1000 / hz }'
 }
 
+# in_turn RUN: the shims in the order of run RUN, reversed every other run (A B, B A, A B, ...):
+# whatever the run before leaves behind (a runtime's cgroup being torn down, containerd's
+# garbage collection) then delays each shim as often as the other.
+in_turn() {
+  local i
+  if [ $(($1 % 2)) = 1 ]; then
+    printf '%s\n' "${SHIMS[@]}"
+  else
+    for ((i = ${#SHIMS[@]} - 1; i >= 0; i--)); do printf '%s\n' "${SHIMS[$i]}"; done
+  fi
+}
+
 # warm_up RT TAG: points the runtime link at RT and runs one `ctr run --rm true` per shim, so
 # that the first measured run does not pay for cold caches.
 warm_up() {
@@ -287,7 +299,7 @@ section_lifecycle() {
     warm_up "$rt" lw
     for run in $(seq "$RUNS"); do
       log "lifecycle $rt run $run/$RUNS"
-      for shim in "${SHIMS[@]}"; do
+      for shim in $(in_turn "$run"); do
         id=$ID_PREFIX-l-$shim-$rt-$run
         class=$(runtime_class "$shim")
         c0=$(cpu_ticks "$CTRD_REAPER_PID" children)
@@ -341,7 +353,7 @@ section_phases() {
     warm_up "$rt" pw
     for run in $(seq "$RUNS"); do
       log "phases $rt run $run/$RUNS"
-      for shim in "${SHIMS[@]}"; do
+      for shim in $(in_turn "$run"); do
         id=$ID_PREFIX-p-$shim-$rt-$run
         perf record -q -o "$rec" -a \
           -e sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,sched:sched_stat_runtime \
@@ -380,7 +392,7 @@ section_exec() {
   done
   for run in $(seq "$RUNS"); do
     log "exec run $run/$RUNS"
-    for shim in "${SHIMS[@]}"; do
+    for shim in $(in_turn "$run"); do
       t0=$EPOCHREALTIME
       ctrx task exec --exec-id "e$run" "$ID_PREFIX-x-$shim" true
       t1=$EPOCHREALTIME
@@ -419,7 +431,7 @@ section_stdout() {
   local run shim id t0 t1 ms ticks hwm sampler
   use_runtime runc
   for run in $(seq "$IO_RUNS"); do
-    for shim in "${SHIMS[@]}"; do
+    for shim in $(in_turn "$run"); do
       log "stdout run $run/$IO_RUNS: $shim, $STDOUT_MIB MiB"
       id=$ID_PREFIX-o-$shim-$run
       rm -f "$BENCH_WORK/sample"

@@ -10,7 +10,7 @@
 # io.containerd.wedge.v2 finds the build's shim) and runs bench/measure.bash in that namespace.
 # Sections: memory, lifecycle, phases (needs perf: where each `ctr run --rm` spends its wall
 # time, process by process), exec, stdout, density.
-# Every figure is measured over several runs with the shims alternating A/B/A/B. Prints the
+# Every figure is measured over several runs with the shims taking turns (A B, B A, ...). Prints the
 # table (median [min-max], ratio wedge / runc.v2, the targets), and writes to --out
 # (default bench/results): <stamp>.csv (raw rows), <stamp>.md (the table), <stamp>.png (chart).
 # Everything it starts is removed at the end and checked for leaks.
