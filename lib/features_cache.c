@@ -107,7 +107,7 @@ features_cache_read(const char *file, json_t *id, json_t **ret, wedge_error_t *e
   return r;
 }
 
-/* Write-temp-then-rename with a unique temp file (mkostemp), not fileio_write_atomic(): shims
+/* Write-temp-then-rename with a unique temp file (mkostemp), not fileio_write_replace(): shims
  * starting containers at once write the same cache file. Failures are silent: the cache only
  * saves work. */
 static void

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +12,8 @@
 
 #include "cleanup.h"
 
-static int
-fileio_write_rename(const char *path, const void *data, size_t len, mode_t mode, bool durable, wedge_error_t *err)
+int
+fileio_write_replace(const char *path, const void *data, size_t len, mode_t mode, wedge_error_t *err)
 {
   _cleanup_free_ char *tmp = NULL;
   const char *base = strrchr(path, '/');
@@ -40,12 +39,6 @@ fileio_write_rename(const char *path, const void *data, size_t len, mode_t mode,
           return r;
         }
       off += (size_t) w;
-    }
-  if (durable && fsync(fd) < 0)
-    {
-      int r = wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "write %s", tmp);
-      (void) unlink(tmp);
-      return r;
     }
   if (rename(tmp, path) < 0)
     {
@@ -149,16 +142,4 @@ int
 fileio_remove_tree(const char *path, wedge_error_t *err)
 {
   return fileio_remove_at(AT_FDCWD, path, err);
-}
-
-int
-fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, wedge_error_t *err)
-{
-  return fileio_write_rename(path, data, len, mode, true, err);
-}
-
-int
-fileio_write_replace(const char *path, const void *data, size_t len, mode_t mode, wedge_error_t *err)
-{
-  return fileio_write_rename(path, data, len, mode, false, err);
 }
