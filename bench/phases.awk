@@ -27,6 +27,12 @@ BEGIN { kind[containerd] = "containerd"; kind[workload] = "ctr" }
 
 function ms(t) { return t * 1000 }
 
+# Prints one phase; sums those no shim holds into `outside`.
+function phase(seconds, name, held) {
+  printf "%s %.3f\n", name, ms(seconds)
+  if (!held) outside += seconds
+}
+
 {
   # "ctr 1234/1234 18703.740392: sched:sched_process_exec: filename=/usr/bin/ctr pid=..."
   pid = $2; sub(/\/.*/, "", pid)
@@ -51,15 +57,17 @@ event == "sched:sched_stat_runtime" {
 
 event == "sched:sched_process_exec" {
   file = rest; sub(/^filename=/, "", file); sub(/ .*/, "", file)
-  if (file ~ /\/containerd-shim-[^\/]*$/) kind[pid] = "shim"
-  else if (file ~ /\/(runc|crun)$/) kind[pid] = "runtime"
-  # else: crun's re-exec through /dev/fd/N, runc's init, the container's process: their parent's kind
   if (file ~ /\/ctr$/ && !ctr_exec) { ctr_exec = t; ctr_pid = pid }
   else if (file ~ /\/containerd-shim-[^\/]*$/) {
+    kind[pid] = "shim"
     if (!shim_start) shim_start = t
     shim_last = t; shim_last_pid = pid
   }
-  else if (file ~ /\/(runc|crun)$/ && nrt < 3) { nrt++; rt_exec[nrt] = t; rt_pid[nrt] = pid }
+  else if (file ~ /\/(runc|crun)$/) {
+    kind[pid] = "runtime"
+    if (nrt < 3) { nrt++; rt_exec[nrt] = t; rt_pid[nrt] = pid }
+  }
+  # else: crun's re-exec through /dev/fd/N, runc's init, the container's process: their parent's kind
   next
 }
 
@@ -79,18 +87,19 @@ END {
     exit 1
   }
   for (i = 1; i <= 3; i++) if (!(rt_pid[i] in exit_t)) { print "phases.awk: runtime exec " i " did not exit" > "/dev/stderr"; exit 1 }
-  printf "ctr_startup %.3f\n", ms(ctr_connect - ctr_exec)
-  printf "containerd_before_shim %.3f\n", ms(shim_start - ctr_connect)
-  printf "shim_start_to_create %.3f\n", ms(rt_exec[1] - shim_start)
-  printf "runtime_create %.3f\n", ms(exit_t[rt_pid[1]] - rt_exec[1])
-  printf "create_to_start %.3f\n", ms(rt_exec[2] - exit_t[rt_pid[1]])
-  printf "runtime_start %.3f\n", ms(exit_t[rt_pid[2]] - rt_exec[2])
-  printf "exit_to_delete %.3f\n", ms(rt_exec[3] - exit_t[rt_pid[2]])
-  printf "runtime_delete %.3f\n", ms(exit_t[rt_pid[3]] - rt_exec[3])
-  printf "delete_to_shim_delete %.3f\n", ms(shim_last - exit_t[rt_pid[3]])
-  printf "shim_delete %.3f\n", ms(exit_t[shim_last_pid] - shim_last)
-  printf "after_shim_delete %.3f\n", ms(exit_t[ctr_pid] - exit_t[shim_last_pid])
-  printf "outside_shim %.3f\n", ms(ctr_connect - ctr_exec + shim_start - ctr_connect + exit_t[rt_pid[1]] - rt_exec[1] + exit_t[rt_pid[2]] - rt_exec[2] + exit_t[rt_pid[3]] - rt_exec[3] + exit_t[ctr_pid] - exit_t[shim_last_pid])
+  # In order along the critical path; a 1 marks the phases a shim holds.
+  phase(ctr_connect - ctr_exec, "ctr_startup")
+  phase(shim_start - ctr_connect, "containerd_before_shim")
+  phase(rt_exec[1] - shim_start, "shim_start_to_create", 1)
+  phase(exit_t[rt_pid[1]] - rt_exec[1], "runtime_create")
+  phase(rt_exec[2] - exit_t[rt_pid[1]], "create_to_start", 1)
+  phase(exit_t[rt_pid[2]] - rt_exec[2], "runtime_start")
+  phase(rt_exec[3] - exit_t[rt_pid[2]], "exit_to_delete", 1)
+  phase(exit_t[rt_pid[3]] - rt_exec[3], "runtime_delete")
+  phase(shim_last - exit_t[rt_pid[3]], "delete_to_shim_delete", 1)
+  phase(exit_t[shim_last_pid] - shim_last, "shim_delete", 1)
+  phase(exit_t[ctr_pid] - exit_t[shim_last_pid], "after_shim_delete")
+  printf "outside_shim %.3f\n", ms(outside)
   printf "wall %.3f\n", ms(exit_t[ctr_pid] - ctr_exec)
   printf "cpu_ctr %.3f\ncpu_containerd %.3f\ncpu_shim %.3f\ncpu_runtime %.3f\n", cpu["ctr"] / 1e6, cpu["containerd"] / 1e6, cpu["shim"] / 1e6, cpu["runtime"] / 1e6
 }
