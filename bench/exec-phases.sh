@@ -106,12 +106,7 @@ for s in "${shims[@]}"; do
   label=${s%%=*} runtime=${s#*=} id=$prefix-${s%%=*}
   ctr_ run -d --runtime "$runtime" "$CTRD_IMAGE" "$id" sleep 3600 >/dev/null
   ctr_ task exec --exec-id warm "$id" true
-  pid=""
-  for p in $(pids_with_arg -id "$id"); do
-    case $(tr '\0' '\n' < "/proc/$p/cmdline" | tail -n 1) in start | delete) continue ;; esac
-    pid=$p
-  done
-  [ -n "$pid" ] || { echo "exec-phases: no shim found for $id" >&2; exit 1; }
+  pid=$(containerd_shim_pid "$id") || { echo "exec-phases: no shim found for $id" >&2; exit 1; }
   echo "$label $pid" >> "$out/shims.txt"
   args+=("$label:$id:$pid")
 done

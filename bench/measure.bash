@@ -14,8 +14,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../tests/helpers/sys.bash
-. "$here/../tests/helpers/sys.bash"
+# shellcheck source=../tests/helpers/containerd.bash
+. "$here/../tests/helpers/containerd.bash"
 
 : "${BENCH_CSV:?}" "${BENCH_WORK:?}" "${CTRD_PID:?}" "${CTRD_REAPER_PID:?}" "${CTRD_SOCK:?}" "${CTRD_NS:?}" "${CTRD_DIR:?}" "${CTRD_IMAGE:?}"
 read -r -a SHIMS <<< "${BENCH_SHIMS:-wedge runc.v2}"
@@ -75,24 +75,6 @@ elapsed_ms() {
   awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) * 1000 }'
 }
 
-shim_pids() {
-  pids_with_arg -address "$CTRD_SOCK"
-}
-
-# The long-running shim of container ID: it has `-id ID`; the `start` and `delete` invocations
-# of the same binary (short-lived) end with that verb.
-shim_pid_of() {
-  local p last
-  for p in $(pids_with_arg -id "$1"); do
-    last=$(tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | tail -n 1) || continue
-    case $last in start | delete) continue ;; esac
-    pids_with_arg -address "$CTRD_SOCK" | grep -qxF "$p" || continue
-    echo "$p"
-    return 0
-  done
-  return 1
-}
-
 # mem_of PID...: "PSS_KiB RSS_KiB" summed over the pids, from smaps_rollup (the kernel sums
 # every mapping; PSS divides each shared page by the number of processes mapping it).
 mem_of() {
@@ -111,9 +93,9 @@ mem_of() {
 # wait_no_shims: a measurement starts only when every shim of the previous one has exited.
 wait_no_shims() {
   local deadline=$((SECONDS + 20))
-  while [ -n "$(shim_pids)" ]; do
+  while [ -n "$(containerd_shim_pids)" ]; do
     if [ $SECONDS -ge $deadline ]; then
-      log "shims still running after 20s: $(shim_pids | tr '\n' ' ')"
+      log "shims still running after 20s: $(containerd_shim_pids | tr '\n' ' ')"
       return 1
     fi
     sleep 0.1
@@ -244,7 +226,7 @@ section_memory() {
           have=$n
           sleep "$SETTLE"
           # shellcheck disable=SC2046
-          memory_point "$shim" "$n" "$run" $(shim_pids)
+          memory_point "$shim" "$n" "$run" $(containerd_shim_pids)
         fi
       done
       if [ "$shim" = conmon ]; then remove_all_runtime_ctrs; else remove_all_ctrs; fi
@@ -410,7 +392,7 @@ section_exec() {
 # is drained, so the few ticks after the last sample are the delete itself.
 sample_shim() {
   local id=$1 out=$2 pid="" deadline=$((SECONDS + 60)) s k v _ hwm
-  while ! pid=$(shim_pid_of "$id"); do
+  while ! pid=$(containerd_shim_pid "$id"); do
     [ $SECONDS -lt $deadline ] || return 1
     sleep 0.02
   done
@@ -476,7 +458,7 @@ section_density() {
       emit density started "$shim" runc "$DENSITY" "$run" "$started" count
       sleep "$SETTLE"
       # shellcheck disable=SC2046
-      read -r pss rss < <(mem_of $(shim_pids))
+      read -r pss rss < <(mem_of $(containerd_shim_pids))
       emit density pss_total "$shim" runc "$DENSITY" "$run" "$(awk -v k="$pss" 'BEGIN { printf "%.1f", k / 1024 }')" MiB
       emit density rss_total "$shim" runc "$DENSITY" "$run" "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')" MiB
       [ "$started" -gt 0 ] && emit density pss_per_ctr "$shim" runc "$DENSITY" "$run" "$((pss / started))" KiB

@@ -262,6 +262,20 @@ containerd_shim_pids() {
   pids_with_arg -address "$CTRD_SOCK"
 }
 
+# containerd_shim_pid ID: the long-running shim of container ID under this containerd (another
+# containerd may run one with that id). It has `-id ID`; the `start` and `delete` invocations of
+# the same binary, short-lived, end with that verb and are left out. Fails when there is none.
+containerd_shim_pid() {
+  local p
+  for p in $(pids_with_arg -id "$1"); do
+    case $(tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | tail -n 1) in start | delete | "") continue ;; esac
+    containerd_shim_pids | grep -qxF "$p" || continue
+    echo "$p"
+    return 0
+  done
+  return 1
+}
+
 # The cgroup dirs of our namespace, deepest first: /sys/fs/cgroup/<controller>/<ns> with cgroup
 # v1 (and hybrid), /sys/fs/cgroup/<ns> with cgroup v2 alone.
 containerd_cgroup_dirs() {

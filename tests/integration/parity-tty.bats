@@ -20,14 +20,6 @@ teardown() {
   containerd_leak_check
 }
 
-# The shim of container ID under our containerd (other containerds may run one with that id).
-shim_of() {
-  local p
-  for p in $(pids_with_arg -id "$1"); do
-    containerd_shim_pids | grep -qx "$p" && echo "$p"
-  done | head -n 1
-}
-
 short_of() {
   local s=${1#io.containerd.}
   echo "${s%.v2}"
@@ -53,7 +45,7 @@ short_of() {
     id=exec-$short
     run_timeout 60 ctr_ run -d --runtime "$rt" "$CTRD_IMAGE" "$id" sleep 600
     [ "$status" -eq 0 ]
-    shim=$(shim_of "$id")
+    shim=$(containerd_shim_pid "$id")
     [ -n "$shim" ]
     before=$(ls "/proc/$shim/fd" | sort -n | tr '\n' ' ')
 
