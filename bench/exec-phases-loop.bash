@@ -9,24 +9,19 @@
 # (T0, T1: $EPOCHREALTIME; CPU at USER_HZ resolution.)
 set -euo pipefail
 
+# shellcheck source=../tests/helpers/sys.bash
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/helpers/sys.bash"
+
 out=$1 runs=$2
 shift 2
 : "${CTRD_SOCK:?}" "${CTRD_NS:?}" "${CTRD_PID:?}"
 ctr=(ctr --address "$CTRD_SOCK" --namespace "$CTRD_NS")
 : > "$out/times.txt"
 
-# ticks PID: "utime+stime cutime+cstime" of PID, in clock ticks, into TICKS.
-ticks() {
-  local s
-  read -r s < "/proc/$1/stat"
-  s=${s##*) }
-  # shellcheck disable=SC2086
-  set -- $s
-  TICKS="$((${12} + ${13})) $((${14} + ${15}))"
-}
-
 # The CPU time of this shell's waited-for children, in ms, into KIDS. `times` runs here, not in
-# a command substitution, whose subshell would report its own (empty) children.
+# a command substitution, whose subshell would report its own (empty) children. The subshells
+# of cpu_ticks are waited-for children too: they run before the first `kids` of a measure and
+# after the second, so that they do not count.
 kids() {
   local u s
   times > "$out/.times"
@@ -41,11 +36,13 @@ hz=$(getconf CLK_TCK)
 for run in $(seq "$runs"); do
   for a in "$@"; do
     IFS=: read -r label id shim <<< "$a"
-    kids; k0=$KIDS; ticks "$CTRD_PID"; read -r d0 _ <<< "$TICKS"; ticks "$shim"; read -r s0 c0 <<< "$TICKS"
+    d0=$(cpu_ticks "$CTRD_PID") s0=$(cpu_ticks "$shim") c0=$(cpu_ticks "$shim" children)
+    kids; k0=$KIDS
     t0=$EPOCHREALTIME
     "${ctr[@]}" task exec --exec-id "m$run" "$id" true
     t1=$EPOCHREALTIME
-    kids; k1=$KIDS; ticks "$CTRD_PID"; read -r d1 _ <<< "$TICKS"; ticks "$shim"; read -r s1 c1 <<< "$TICKS"
+    kids; k1=$KIDS
+    d1=$(cpu_ticks "$CTRD_PID") s1=$(cpu_ticks "$shim") c1=$(cpu_ticks "$shim" children)
     echo "exec $label $run $t0 $t1 $((k1 - k0)) $(((d1 - d0) * 1000 / hz)) $(((s1 - s0) * 1000 / hz)) $(((c1 - c0) * 1000 / hz))" \
       >> "$out/times.txt"
   done

@@ -236,19 +236,10 @@ section_memory() {
 
 # ---- 2. lifecycle: ctr run --rm IMAGE ID true, and the runtime alone ----
 
-# cpu_ticks PID [children]: utime+stime of PID, or with `children` cutime+cstime: the CPU of the
-# children it has reaped. containerd's reaper (CTRD_REAPER_PID, subreaper.pl) reaps every shim
-# once its task is deleted, and a shim reaps the runtime it ran, so the reaper's children time
-# grows by the CPU of one shim plus its runtime invocations per `ctr run --rm`.
-cpu_ticks() {
-  local s which=${2:-self}
-  read -r s 2>/dev/null < "/proc/$1/stat" || { echo 0; return; }
-  s=${s##*) }
-  # shellcheck disable=SC2086
-  set -- $s
-  if [ "$which" = children ]; then echo $((${14} + ${15})); else echo $((${12} + ${13})); fi
-}
-
+# CPU times come from cpu_ticks (sys.bash). containerd's reaper (CTRD_REAPER_PID, subreaper.pl)
+# reaps every shim once its task is deleted, and a shim reaps the runtime it ran, so the
+# reaper's children time grows by the CPU of one shim plus its runtime invocations per
+# `ctr run --rm`.
 ticks_ms() { # ticks
   awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.0f", t * 1000 / hz }'
 }

@@ -74,6 +74,17 @@ kill_and_wait() {
   done
 }
 
+# cpu_ticks PID [children]: utime+stime of PID in clock ticks, or with `children` cutime+cstime:
+# the CPU of the children it has reaped. 0 when PID is gone.
+cpu_ticks() {
+  local s which=${2:-self}
+  read -r s 2>/dev/null < "/proc/$1/stat" || { echo 0; return; }
+  s=${s##*) }
+  # shellcheck disable=SC2086
+  set -- $s
+  if [ "$which" = children ]; then echo $((${14} + ${15})); else echo $((${12} + ${13})); fi
+}
+
 # pid_alive PID: true while PID exists and is not a zombie.
 pid_alive() {
   local state
