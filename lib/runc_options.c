@@ -60,3 +60,17 @@ runc_options_unpack(const Google__Protobuf__Any *any, Containerd__Runc__V1__Opti
   *ret = o;
   return 0;
 }
+
+int
+runc_options_unpack_bytes(const void *data, size_t len, Containerd__Runc__V1__Options **ret, wedge_error_t *err)
+{
+  Google__Protobuf__Any *any = len > 0 ? google__protobuf__any__unpack(NULL, len, data) : NULL;
+  if (any == NULL)
+    {
+      *ret = NULL;
+      return 0;
+    }
+  int r = runc_options_unpack(any, ret, err);
+  google__protobuf__any__free_unpacked(any, NULL);
+  return r;
+}

@@ -22,11 +22,24 @@
 /* The runc shim's default for Options.root; the runtime root of a namespace is <root>/<ns>. */
 #define RUNC_OPTIONS_DEFAULT_ROOT "/run/containerd/runc"
 
+static inline void
+runc_options_freep(Containerd__Runc__V1__Options **p)
+{
+  if (*p)
+    containerd__runc__v1__options__free_unpacked(*p, NULL);
+}
+#define _cleanup_runc_options_ __attribute__((cleanup(runc_options_freep)))
+
 /* *ret: the decoded Options (free with containerd__runc__v1__options__free_unpacked), or NULL
  * when `any` is NULL, of another type, or runtimeoptions without a config path. -EINVAL
  * (InvalidArgument) "invalid <type>" when the value does not decode; a config file that cannot
  * be read or parsed, or whose TypeUrl is not containerd.runc.v1.Options, fails with the file's
  * message (runtime_config.h). */
 int runc_options_unpack(const Google__Protobuf__Any *any, Containerd__Runc__V1__Options **ret, wedge_error_t *err);
+
+/* The same from the bytes of a serialized Any: what containerd (1.6 to 2.2) writes on `start`'s
+ * stdin, the task's options or else the runtime's. *ret NULL also when there are no bytes or they
+ * do not decode as an Any (containerd 2.3's BootstrapParams is read elsewhere). */
+int runc_options_unpack_bytes(const void *data, size_t len, Containerd__Runc__V1__Options **ret, wedge_error_t *err);
 
 #endif
