@@ -9,7 +9,11 @@
  *     (CRI's options table of our runtime_type, `ctr run --runtime-config-path`): its
  *     config_path names a file holding the runc options (runtime_config.h). Without a path it
  *     carries nothing and the defaults apply.
- * Any other type URL (the legacy containerd.linux.runc one) runs with the defaults, as before. */
+ * Any other type URL (the legacy containerd.linux.runc one) runs with the defaults, as before.
+ *
+ * Every field is acted on (docs/compat.md "runc options" says where) except those no shim acts
+ * on, which are refused when set: criu_image_path (containerd's restore path for runc runtimes),
+ * task_api_address and task_api_version (containerd 2.x's). */
 #ifndef WEDGE_RUNC_OPTIONS_H
 #define WEDGE_RUNC_OPTIONS_H
 
@@ -32,9 +36,9 @@ runc_options_freep(Containerd__Runc__V1__Options **p)
 
 /* *ret: the decoded Options (free with containerd__runc__v1__options__free_unpacked), or NULL
  * when `any` is NULL, of another type, or runtimeoptions without a config path. -EINVAL
- * (InvalidArgument) "invalid <type>" when the value does not decode; a config file that cannot
- * be read or parsed, or whose TypeUrl is not containerd.runc.v1.Options, fails with the file's
- * message (runtime_config.h). */
+ * (InvalidArgument) "invalid <type>" when the value does not decode, or naming a refused field;
+ * a config file that cannot be read or parsed, or whose TypeUrl is not
+ * containerd.runc.v1.Options, fails with the file's message (runtime_config.h). */
 int runc_options_unpack(const Google__Protobuf__Any *any, Containerd__Runc__V1__Options **ret, wedge_error_t *err);
 
 /* The same from the bytes of a serialized Any: what containerd (1.6 to 2.2) writes on `start`'s

@@ -99,6 +99,16 @@ EOF
   run_timeout 30 ctr_ container rm cfg-bad
 }
 
+@test "CriuImagePath, which no shim reads, is refused with the file" {
+  local conf=$BATS_TEST_TMPDIR/wedge.toml
+  printf 'CriuImagePath = "/var/lib/criu/images"\n' > "$conf"
+  run_timeout 60 ctr_ run --rm --runtime "$WEDGE_RT" --runtime-config-path "$conf" "$CTRD_IMAGE" cfg-img echo hi
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"runtime config $conf: CriuImagePath (criu_image_path) /var/lib/criu/images is not supported"* ]]
+  run_timeout 30 ctr_ container rm cfg-img
+}
+
 @test "a missing config file is named in the error" {
   run_timeout 60 ctr_ run --rm --runtime "$WEDGE_RT" --runtime-config-path "$BATS_TEST_TMPDIR/none.toml" \
     "$CTRD_IMAGE" cfg-missing echo hi

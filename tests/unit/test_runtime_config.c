@@ -264,6 +264,49 @@ test_start_stdin_bytes(void **state)
   assert_null(o);
 }
 
+/* What no shim acts on is refused when set, from the message and from the file alike. */
+static void
+test_fields_no_shim_reads_are_refused(void **state)
+{
+  const char *dir = *state;
+  uint8_t value[256];
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  any.type_url = (char *) RUNC_OPTIONS_TYPE_URL;
+  any.value.data = value;
+  _cleanup_runc_options_ Containerd__Runc__V1__Options *o = NULL;
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+
+  Containerd__Runc__V1__Options in = CONTAINERD__RUNC__V1__OPTIONS__INIT;
+  in.criu_image_path = (char *) "/var/lib/criu/images";
+  any.value.len = containerd__runc__v1__options__pack(&in, value);
+  assert_int_equal(runc_options_unpack(&any, &o, &err), -EINVAL);
+  assert_null(o);
+  assert_contains(err.msg, "CriuImagePath (criu_image_path) /var/lib/criu/images is not supported");
+
+  in = (Containerd__Runc__V1__Options) CONTAINERD__RUNC__V1__OPTIONS__INIT;
+  in.task_api_address = (char *) "ttrpc+unix:///run/sandbox.sock";
+  any.value.len = containerd__runc__v1__options__pack(&in, value);
+  assert_int_equal(runc_options_unpack(&any, &o, &err), -EINVAL);
+  assert_contains(err.msg, "TaskApiAddress/TaskApiVersion (task_api_address ttrpc+unix:///run/sandbox.sock, "
+                           "task_api_version 0) are not supported");
+  in = (Containerd__Runc__V1__Options) CONTAINERD__RUNC__V1__OPTIONS__INIT;
+  in.task_api_version = 3;
+  any.value.len = containerd__runc__v1__options__pack(&in, value);
+  assert_int_equal(runc_options_unpack(&any, &o, &err), -EINVAL);
+
+  _cleanup_free_ char *path = tu_path(dir, "wedge.toml");
+  assert_int_equal(tu_write_file(path, "CriuImagePath = \"/img\"\n", 0600), 0);
+  unpack_runtimeoptions("", path, &o, -EINVAL, &err);
+  assert_null(o);
+  assert_contains(err.msg, "runtime config ");
+  assert_contains(err.msg, "wedge.toml: CriuImagePath (criu_image_path) /img is not supported");
+
+  /* Empty is unset: CRI's default runc options table has CriuImagePath = "". */
+  assert_int_equal(tu_write_file(path, "CriuImagePath = \"\"\n", 0600), 0);
+  unpack_runtimeoptions("", path, &o, 0, &err);
+  assert_non_null(o);
+}
+
 int
 main(void)
 {
@@ -276,6 +319,7 @@ main(void)
                                     tu_teardown_tmpdir),
     cmocka_unit_test_setup_teardown(test_runtimeoptions_reach_the_config_file, tu_setup_tmpdir, tu_teardown_tmpdir),
     cmocka_unit_test_setup_teardown(test_start_stdin_bytes, tu_setup_tmpdir, tu_teardown_tmpdir),
+    cmocka_unit_test_setup_teardown(test_fields_no_shim_reads_are_refused, tu_setup_tmpdir, tu_teardown_tmpdir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
