@@ -89,33 +89,32 @@ EOF
   run_timeout 30 ctr_ container rm cfg-sd
 }
 
+# config_refused ID WANT [FILE]: `ctr run` with the config FILE (default: the test's wedge.toml)
+# fails saying WANT; the container ctr made is removed.
+config_refused() {
+  run_timeout 60 ctr_ run --rm --runtime "$WEDGE_RT" --runtime-config-path "${3:-$BATS_TEST_TMPDIR/wedge.toml}" \
+    "$CTRD_IMAGE" "$1" echo hi
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"$2"* ]]
+  run_timeout 30 ctr_ container rm "$1"
+}
+
 @test "an option wedge would not act on is refused with the file and line" {
   local conf=$BATS_TEST_TMPDIR/wedge.toml
   printf 'BinaryName = "runc"\nRuntimeType = "io.containerd.runc.v2"\n' > "$conf"
-  run_timeout 60 ctr_ run --rm --runtime "$WEDGE_RT" --runtime-config-path "$conf" "$CTRD_IMAGE" cfg-bad echo hi
-  echo "$output"
-  [ "$status" -ne 0 ]
-  [[ "$output" == *"$conf:2: unknown option \"RuntimeType\""* ]]
-  run_timeout 30 ctr_ container rm cfg-bad
+  config_refused cfg-bad "$conf:2: unknown option \"RuntimeType\""
 }
 
 @test "CriuImagePath, which no shim reads, is refused with the file" {
   local conf=$BATS_TEST_TMPDIR/wedge.toml
   printf 'CriuImagePath = "/var/lib/criu/images"\n' > "$conf"
-  run_timeout 60 ctr_ run --rm --runtime "$WEDGE_RT" --runtime-config-path "$conf" "$CTRD_IMAGE" cfg-img echo hi
-  echo "$output"
-  [ "$status" -ne 0 ]
-  [[ "$output" == *"runtime config $conf: CriuImagePath (criu_image_path) /var/lib/criu/images is not supported"* ]]
-  run_timeout 30 ctr_ container rm cfg-img
+  config_refused cfg-img "runtime config $conf: CriuImagePath (criu_image_path) /var/lib/criu/images is not supported"
 }
 
 @test "a missing config file is named in the error" {
-  run_timeout 60 ctr_ run --rm --runtime "$WEDGE_RT" --runtime-config-path "$BATS_TEST_TMPDIR/none.toml" \
-    "$CTRD_IMAGE" cfg-missing echo hi
-  echo "$output"
-  [ "$status" -ne 0 ]
-  [[ "$output" == *"open runtime config $BATS_TEST_TMPDIR/none.toml: No such file or directory"* ]]
-  run_timeout 30 ctr_ container rm cfg-missing
+  config_refused cfg-missing "open runtime config $BATS_TEST_TMPDIR/none.toml: No such file or directory" \
+    "$BATS_TEST_TMPDIR/none.toml"
 }
 
 @test "ctr refuses --runc-binary for wedge: the config file is the way (as for any non-runc.v2 runtime)" {
