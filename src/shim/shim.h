@@ -34,6 +34,13 @@
  * sets it: it is for tests, which cannot wait two minutes. */
 #define SHIM_CREATE_TIMEOUT_ENV "WEDGE_SHIM_CREATE_TIMEOUT"
 
+/* The bootstrap version `start` answers, "2" (the bare address) or "3" (the JSON params of
+ * containerd 2.x's runc shim), instead of the one it works out from its caller (start.c). For a
+ * containerd 2.x that `start` cannot recognise, set it through the shim manager's environment:
+ * [plugins."io.containerd.shim.v1.manager"] env = ["WEDGE_SHIM_VERSION=3"]. containerd 1.6
+ * fails every start with "3", 1.7 refuses it ("unsupported shim version (3)"). */
+#define SHIM_VERSION_ENV "WEDGE_SHIM_VERSION"
+
 #define SHIM_START_STDIN_FILE "start-stdin"
 #define SHIM_RUNTIME_FILE "runtime"
 #define SHIM_OPTIONS_FILE "options.json"
