@@ -1,6 +1,7 @@
 /* containerd-shim-wedge-v2: the ways containerd runs the binary.
  *
- *   start   bring a daemon up (or find the group's running one), print its address, exit 0
+ *   start   bring a daemon up (or find the group's running one), print its address (bare for
+ *           containerd 1.x, JSON bootstrap params version 3 for 2.x: start.c), exit 0
  *   delete  clean up after a daemon that is gone, print a DeleteResponse, exit 0
  *   (none)  the daemon itself, serving the task API on the socket `start` hands it as fd 3
  *   -info   (containerd 2.0+, no other flag) print a containerd.types.RuntimeInfo, exit 0
