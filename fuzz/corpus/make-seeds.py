@@ -181,3 +181,31 @@ write("shim_start", "delete", b"\0".join(delete_argv))
 write("shim_start", "daemon-grouped", b"\0".join([b"-namespace", b"k8s.io", b"-id", b"c3", b"-address",
                                                   b"/run/containerd/containerd.sock", b"--config--"]) + b"\0" + cri)
 write("shim_start", "bad-flags", b"\0".join([b"---x", b"-debug=maybe", b"-unknown", b"v", b"-id"]))
+
+# go_buildinfo: a .go.buildinfo section as Go 1.18+ writes it (lib/gobuildinfo.h), alone and in
+# the smallest ELF file (64-bit little-endian: null section, .shstrtab, .go.buildinfo).
+MODINFO_START = b"0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6"
+
+
+def buildinfo(main):
+    info = MODINFO_START + b"path\t" + main + b"\nbuild\t-compiler=gc\n"
+    go = b"go1.23.5"
+    return b"\xff Go buildinf:" + bytes([8, 2]) + bytes(16) + varint(len(go)) + go + varint(len(info)) + info
+
+
+def elf(section):
+    names = b"\0.shstrtab\0.go.buildinfo\0"
+    names_off = 64
+    data_off = names_off + len(names)
+    shoff = data_off + len(section)
+    ehdr = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0, 0, shoff, 0, 64, 0, 0,
+                                                                 64, 3, 1)
+    shdr = bytes(64)
+    shdr += struct.pack("<IIQQQQIIQQ", 1, 3, 0, 0, names_off, len(names), 0, 0, 1, 0)
+    shdr += struct.pack("<IIQQQQIIQQ", 11, 1, 0, 0, data_off, len(section), 0, 0, 16, 0)
+    return ehdr + names + section + shdr
+
+
+write("go_buildinfo", "elf-containerd-2", elf(buildinfo(b"github.com/containerd/containerd/v2/cmd/containerd")))
+write("go_buildinfo", "elf-containerd-1", elf(buildinfo(b"github.com/containerd/containerd/cmd/containerd")))
+write("go_buildinfo", "section-containerd-2", buildinfo(b"github.com/containerd/containerd/v2/cmd/containerd"))

@@ -1,6 +1,7 @@
 /* containerd-shim-wedge-v2: the ways containerd runs the binary.
  *
- *   start   bring a daemon up (or find the group's running one), print its address, exit 0
+ *   start   bring a daemon up (or find the group's running one), print its address (bare for
+ *           containerd 1.x, JSON bootstrap params version 3 for 2.x: start.c), exit 0
  *   delete  clean up after a daemon that is gone, print a DeleteResponse, exit 0
  *   (none)  the daemon itself, serving the task API on the socket `start` hands it as fd 3
  *   -info   (containerd 2.0+, no other flag) print a containerd.types.RuntimeInfo, exit 0
@@ -34,6 +35,13 @@
 /* Seconds the daemon waits for its first Create before it exits (default 120). containerd never
  * sets it: it is for tests, which cannot wait two minutes. */
 #define SHIM_CREATE_TIMEOUT_ENV "WEDGE_SHIM_CREATE_TIMEOUT"
+
+/* The bootstrap version `start` answers, "2" (the bare address) or "3" (the JSON params of
+ * containerd 2.x's runc shim), instead of the one it works out from its caller (start.c). For a
+ * containerd 2.x that `start` cannot recognise, set it through the shim manager's environment:
+ * [plugins."io.containerd.shim.v1.manager"] env = ["WEDGE_SHIM_VERSION=3"]. containerd 1.6
+ * fails every start with "3", 1.7 refuses it ("unsupported shim version (3)"). */
+#define SHIM_VERSION_ENV "WEDGE_SHIM_VERSION"
 
 #define SHIM_START_STDIN_FILE "start-stdin"
 #define SHIM_RUNTIME_FILE "runtime"

@@ -1,11 +1,18 @@
 /* `start`: containerd-shim-runc-v2's manager.Start (runtime/v2/runc/manager/manager_linux.go,
  * 1.6.20), reference §2.5/§2.6.
  *
- * containerd reads stdout and stderr through ONE pipe and takes all of it, trimmed, as the
- * address; it waits until every holder of that pipe has closed it. So on success nothing but
- * the address is written, and the daemon gets /dev/null as fds 0-2. */
+ * containerd reads stdout and stderr through ONE pipe and takes all of it, trimmed, as its
+ * answer; it waits until every holder of that pipe has closed it. So on success nothing but
+ * the answer is written, and the daemon gets /dev/null as fds 0-2.
+ *
+ * The answer is the bare address for containerd 1.x, and for 2.x the JSON bootstrap params of
+ * its own runc shim, {"version":3,"address":"unix://...","protocol":"ttrpc"}: 1.6 takes any
+ * output whole as the address, 1.7 refuses a version above 2, and only a version 3 shim gets
+ * 2.x's sandbox behaviour (containers of a pod join the running shim without `start`/`delete`,
+ * and their Delete is not followed by a Shutdown). start_bootstrap_version says how we tell. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +25,7 @@
 
 #include "cgroup.h"
 #include "cleanup.h"
+#include "gobuildinfo.h"
 #include "runc_options.h"
 #include "shim.h"
 #include "shimsock.h"
@@ -260,19 +268,84 @@ start_run(struct shim_ctx *ctx, char **ret_address, wedge_error_t *err)
   return 0;
 }
 
+/* true when the program at `exe` is containerd 2.0 or later: its main package is
+ * github.com/containerd/containerd/vN/... with N >= 2 (1.x has no major version suffix). */
+static bool
+containerd_v2_or_later(const char *exe)
+{
+  static const char prefix[] = "github.com/containerd/containerd/v";
+  _cleanup_free_ char *main_path = NULL;
+  if (gobuildinfo_main_path(exe, &main_path, NULL) < 0 || strncmp(main_path, prefix, sizeof(prefix) - 1) != 0)
+    return false;
+  const char *major = main_path + sizeof(prefix) - 1;
+  char *end = NULL;
+  long n = strtol(major, &end, 10);
+  return end != major && *end == '/' && n >= 2;
+}
+
+/* The bootstrap version to answer: 2 is the bare address, 3 the JSON params.
+ * - SHIM_VERSION_ENV, when set, decides (2 or 3; anything else is refused).
+ * - containerd 1.6 sets no MAX_SHIM_VERSION and cannot read JSON: 2.
+ * - 1.7 and 2.x give `start` the same argv and environment (MAX_SHIM_VERSION=2 from both: 2.x
+ *   never raised it, and its own runc shim ignores it), so the caller's program tells them
+ *   apart: `start`'s parent is containerd itself (an exec.Cmd), and a 2.x binary's Go build
+ *   information names its main package github.com/containerd/containerd/v2/cmd/containerd.
+ *   Anything we cannot read is 2, which every containerd accepts. */
+static int
+start_bootstrap_version(const struct shim_env *env, wedge_error_t *err)
+{
+  const char *forced = getenv(SHIM_VERSION_ENV);
+  if (forced != NULL && forced[0] != '\0')
+    {
+      if (strcmp(forced, "2") == 0)
+        return 2;
+      if (strcmp(forced, "3") == 0)
+        return 3;
+      return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "%s=%s: want 2 (bare address) or 3 (JSON bootstrap params)",
+                             SHIM_VERSION_ENV, forced);
+    }
+  if (env->max_shim_version == NULL)
+    return 2;
+  char exe[64];
+  snprintf(exe, sizeof(exe), "/proc/%d/exe", (int) getppid());
+  return containerd_v2_or_later(exe) ? 3 : 2;
+}
+
+/* What containerd reads on stdout. *ret_text is malloc'd. */
+static int
+start_answer(int version, const char *address, char **ret_text, wedge_error_t *err)
+{
+  char *text;
+  if (version == 2)
+    text = strdup(address);
+  else
+    {
+      /* The keys in the runc shim's order (Go marshals struct fields in declaration order). */
+      json_t *j = json_pack("{s:i, s:s, s:s}", "version", version, "address", address, "protocol", "ttrpc");
+      text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+      json_decref(j);
+    }
+  if (text == NULL)
+    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+  *ret_text = text;
+  return 0;
+}
+
 int
 shim_start(struct shim_ctx *ctx)
 {
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   _cleanup_free_ char *address = NULL;
+  _cleanup_free_ char *answer = NULL;
 
-  if (start_run(ctx, &address, &err) < 0)
+  int version = start_bootstrap_version(&ctx->env, &err);
+  if (version < 0 || start_run(ctx, &address, &err) < 0 || start_answer(version, address, &answer, &err) < 0)
     {
       shim_report("%s", wedge_error_message(&err));
       return 1;
     }
   /* No newline, as the runc shim; containerd trims the output anyway. */
-  if (fputs(address, stdout) < 0 || fflush(stdout) != 0)
+  if (fputs(answer, stdout) < 0 || fflush(stdout) != 0)
     return 1;
   return 0;
 }
