@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -109,7 +110,7 @@ cgroup_list_has(const char *list, const char *name)
   return false;
 }
 
-/* The mountpoint and root of the v1 hierarchy carrying `controller`. */
+/* The mountpoint and root of the v1 hierarchy carrying `controller` (NULL: the first v1 one). */
 static int
 cgroup_v1_mount(const char *mountinfo, const char *controller, char **ret_mountpoint, char **ret_root)
 {
@@ -132,7 +133,7 @@ cgroup_v1_mount(const char *mountinfo, const char *controller, char **ret_mountp
       char *fstype = strtok_r(NULL, " ", &lsave);
       (void) strtok_r(NULL, " ", &lsave);
       char *super = strtok_r(NULL, " ", &lsave);
-      if (fstype == NULL || strcmp(fstype, "cgroup") != 0 || !cgroup_list_has(super, controller))
+      if (fstype == NULL || strcmp(fstype, "cgroup") != 0 || (controller && !cgroup_list_has(super, controller)))
         continue;
       cgroup_unescape(f[3]);
       cgroup_unescape(f[4]);
@@ -347,4 +348,183 @@ cgroup_enable_controllers(const struct cgroup *cg, const char *v2_root, wedge_er
         }
     }
   return last;
+}
+
+int
+cgroup_v1_root(const char *mountinfo, char **ret, wedge_error_t *err)
+{
+  _cleanup_free_ char *mp = NULL, *root = NULL;
+  int r = cgroup_v1_mount(mountinfo, NULL, &mp, &root);
+  if (r == -ENOENT)
+    return wedge_error_set(err, ENOENT, WEDGE_NOT_FOUND, "no cgroup v1 hierarchy is mounted");
+  if (r < 0)
+    return cgroup_oom(err);
+  char *slash = strrchr(mp, '/');
+  if (slash == NULL)
+    return wedge_error_set(err, EINVAL, WEDGE_INTERNAL, "cgroup v1 mountpoint %s is not absolute", mp);
+  if (slash == mp)
+    slash++;
+  *slash = '\0';
+  *ret = TAKE_PTR(mp);
+  return 0;
+}
+
+/* containerd/cgroups v1 defaults(): the subsystems the runc shim's Load considers, in its order
+ * (the one a failed move stops at). "systemd" is the name=systemd hierarchy's directory. */
+static const char *const cgroup_v1_subsystems[] = {
+  "systemd", "freezer", "pids",   "net_cls", "net_prio", "perf_event", "cpuset",
+  "cpu",     "cpuacct", "memory", "blkio",   "rdma",     "devices",    "hugetlb",
+};
+
+/* containerd's RunningInUserNS: the identity map of the initial namespace is "0 0 4294967295". */
+static bool
+cgroup_in_user_ns(void)
+{
+  _cleanup_free_ char *map = NULL;
+  if (cgroup_read_file("/proc/self/uid_map", &map, NULL) < 0)
+    return false;
+  unsigned long inside, outside, count;
+  if (sscanf(map, "%lu %lu %lu", &inside, &outside, &count) != 3)
+    return false;
+  return !(inside == 0 && outside == 0 && count == 4294967295UL);
+}
+
+static int
+cgroup_write_pid(const char *dir, const char *path, pid_t pid, wedge_error_t *err)
+{
+  _cleanup_free_ char *file = NULL;
+  if (asprintf(&file, "%s/cgroup.procs", dir) < 0)
+    return cgroup_oom(err);
+  char buf[24];
+  int n = snprintf(buf, sizeof(buf), "%d", (int) pid);
+  /* No O_CREAT: every cgroup directory has cgroup.procs, and a directory without one is not a
+   * cgroup we should write into. */
+  _cleanup_close_ int fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_FAILED_PRECONDITION, "failed to join cgroup %s: open %s", path,
+                                 file);
+  ssize_t w;
+  do
+    w = write(fd, buf, (size_t) n);
+  while (w < 0 && errno == EINTR);
+  if (w != n)
+    return wedge_error_set_errno(err, w < 0 ? errno : EIO, WEDGE_FAILED_PRECONDITION,
+                                 "failed to join cgroup %s: write %s", path, file);
+  return 0;
+}
+
+static bool
+cgroup_path_has_dotdot(const char *path)
+{
+  for (const char *p = path; *p;)
+    {
+      const char *end = strchrnul(p, '/');
+      if (end - p == 2 && p[0] == '.' && p[1] == '.')
+        return true;
+      p = *end ? end + 1 : end;
+    }
+  return false;
+}
+
+/* cgroups v2 VerifyGroupPath: absolute, as filepath.Clean leaves it, not below the mount. */
+static bool
+cgroup_v2_group_ok(const char *path)
+{
+  if (path[0] != '/' || strncmp(path, CGROUP_ROOT, strlen(CGROUP_ROOT)) == 0)
+    return false;
+  if (strcmp(path, "/") == 0)
+    return true;
+  size_t len = strlen(path);
+  if (path[len - 1] == '/' || strstr(path, "//") != NULL)
+    return false;
+  for (const char *p = path + 1; *p;)
+    {
+      const char *end = strchrnul(p, '/');
+      if ((end - p == 1 && p[0] == '.') || (end - p == 2 && p[0] == '.' && p[1] == '.'))
+        return false;
+      p = *end ? end + 1 : end;
+    }
+  return true;
+}
+
+int
+cgroup_attach_pid_at(enum cgroup_mode mode, const char *root, const char *path, pid_t pid, wedge_error_t *err)
+{
+  if (path == NULL || path[0] == '\0')
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "failed to load cgroup: empty path");
+  if (mode == CGROUP_MODE_UNIFIED)
+    {
+      if (!cgroup_v2_group_ok(path))
+        return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT,
+                               "failed to load cgroup %s: invalid group path (cgroup v2 wants an absolute, clean "
+                               "path below %s, such as /system.slice/shims)",
+                               path, root);
+      _cleanup_free_ char *dir = cgroup_join(root, "/", path);
+      if (dir == NULL)
+        return cgroup_oom(err);
+      return cgroup_write_pid(dir, path, pid, err);
+    }
+
+  if (cgroup_path_has_dotdot(path))
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT,
+                           "failed to load cgroup %s: invalid group path (\"..\" would leave the hierarchy)", path);
+  bool userns = cgroup_in_user_ns();
+  size_t n_dirs = 0;
+  char *dirs[sizeof(cgroup_v1_subsystems) / sizeof(cgroup_v1_subsystems[0])] = { 0 };
+  int r = 0;
+  for (size_t i = 0; i < sizeof(cgroup_v1_subsystems) / sizeof(cgroup_v1_subsystems[0]); i++)
+    {
+      if (userns && strcmp(cgroup_v1_subsystems[i], "devices") == 0)
+        continue;
+      _cleanup_free_ char *sub = NULL;
+      struct stat st;
+      if (asprintf(&sub, "%s/%s", root, cgroup_v1_subsystems[i]) < 0)
+        {
+          r = cgroup_oom(err);
+          break;
+        }
+      if (lstat(sub, &st) < 0)
+        continue;
+      char *dir = cgroup_join(sub, "/", path);
+      if (dir == NULL)
+        {
+          r = cgroup_oom(err);
+          break;
+        }
+      if (lstat(dir, &st) < 0)
+        {
+          free(dir);
+          continue;
+        }
+      dirs[n_dirs++] = dir;
+    }
+  if (r == 0 && n_dirs == 0)
+    r = wedge_error_set(err, ENOENT, WEDGE_FAILED_PRECONDITION,
+                        "failed to load cgroup %s: it exists in no cgroup v1 hierarchy under %s (the shim joins "
+                        "a cgroup, it does not create one)",
+                        path, root);
+  for (size_t i = 0; r == 0 && i < n_dirs; i++)
+    r = cgroup_write_pid(dirs[i], path, pid, err);
+  for (size_t i = 0; i < n_dirs; i++)
+    free(dirs[i]);
+  return r;
+}
+
+int
+cgroup_attach_pid(const char *path, pid_t pid, wedge_error_t *err)
+{
+  enum cgroup_mode mode;
+  int r = cgroup_detect_mode(CGROUP_ROOT, &mode, err);
+  if (r < 0)
+    return r;
+  if (mode == CGROUP_MODE_UNIFIED)
+    return cgroup_attach_pid_at(mode, CGROUP_ROOT, path, pid, err);
+  _cleanup_free_ char *mountinfo = NULL, *root = NULL;
+  ssize_t n = cgroup_read_file("/proc/self/mountinfo", &mountinfo, err);
+  if (n < 0)
+    return (int) n;
+  r = cgroup_v1_root(mountinfo, &root, err);
+  if (r < 0)
+    return wedge_error_prefix(err, "failed to load cgroup %s", path);
+  return cgroup_attach_pid_at(mode, root, path, pid, err);
 }

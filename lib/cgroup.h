@@ -78,6 +78,34 @@ ssize_t cgroup_read_file(const char *path, char **ret, wedge_error_t *err);
  * failed is returned, as there (an ancestor we may not write often has them already). */
 int cgroup_enable_controllers(const struct cgroup *cg, const char *v2_root, wedge_error_t *err);
 
+/* Moves process `pid` into the cgroup `path`, as containerd's runc shim moves its daemon into
+ * Options.shim_cgroup at `start` (1.6.20 manager_linux.go: cgroups.Load(V1, StaticPath(path)) or
+ * cgroupsv2.LoadManager("/sys/fs/cgroup", path), then Add/AddProc; 2.x the same). Nothing is
+ * created: the cgroup is the administrator's, and one that does not exist is an error.
+ *  - unified (/sys/fs/cgroup is cgroup2): `path` must be absolute and clean ("/a/b"; not "a",
+ *    "/a/", "/a/../b") and not below /sys/fs/cgroup, else "failed to load cgroup P: invalid
+ *    group path ..."; the pid goes to <root>/<path>/cgroup.procs.
+ *  - v1 and hybrid: <root> is the parent of the first cgroup v1 mount in /proc/self/mountinfo.
+ *    The pid goes to <root>/<s>/<path>/cgroup.procs for each subsystem s the runc shim knows
+ *    (systemd for name=systemd, freezer, pids, net_cls, net_prio, perf_event, cpuset, cpu,
+ *    cpuacct, memory, blkio, rdma, devices unless in a user namespace, hugetlb) whose directory
+ *    exists; the others are skipped, and a hybrid host's cgroup2 is left alone, as there.
+ *    "failed to load cgroup P: ..." when it exists in none. `path` may be relative (it is joined
+ *    below each subsystem); a ".." component is refused (the runc shim would leave the hierarchy).
+ * The first write that fails is the error, "failed to join cgroup P: write <file>: <reason>"
+ * (cpuset refuses a cgroup without cpus/mems: ENOSPC); the caller kills the process then, as the
+ * runc shim does, so a half-done move does not matter. */
+int cgroup_attach_pid(const char *path, pid_t pid, wedge_error_t *err);
+
+/* The same on a tree below `root` (unified: the cgroup2 mount; v1: the parent of the v1 mounts),
+ * for tests on stand-in directories. */
+int cgroup_attach_pid_at(enum cgroup_mode mode, const char *root, const char *path, pid_t pid, wedge_error_t *err);
+
+/* The parent directory of the first cgroup v1 mount in `mountinfo` (containerd's
+ * v1MountPoint): where the runc shim looks for <subsystem>/<path>. -ENOENT (NotFound) when
+ * there is none. */
+int cgroup_v1_root(const char *mountinfo, char **ret, wedge_error_t *err);
+
 /* Accepts NULL. */
 void cgroup_free(struct cgroup *cg);
 

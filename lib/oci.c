@@ -108,6 +108,7 @@ oci_argv_begin(struct oci_argv *a, const struct oci_runtime *rt, const char *com
       oci_argv_opt(a, "--log", rt->log_path);
       oci_argv_opt(a, "--log-format", "json");
     }
+  oci_argv_opt(a, "--criu", rt->criu);
   oci_argv_flag(a, "--systemd-cgroup", rt->systemd_cgroup);
   if (command)
     oci_argv_add(a, command);
@@ -346,7 +347,19 @@ oci_runtime_destroy(struct oci_runtime *rt)
   free(rt->binary);
   free(rt->root);
   free(rt->log_path);
+  free(rt->criu);
   *rt = (struct oci_runtime){ 0 };
+}
+
+int
+oci_runtime_set_criu(struct oci_runtime *rt, const char *criu, wedge_error_t *err)
+{
+  char *copy = NULL;
+  if (criu && *criu && (copy = strdup(criu)) == NULL)
+    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+  free(rt->criu);
+  rt->criu = copy;
+  return 0;
 }
 
 char *

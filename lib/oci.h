@@ -1,7 +1,7 @@
 /* The OCI runtime client: runc, crun (or any runtime with their command line) driven through its
  * CLI. See ../shared/reference/oci-runtime-cli.md for every flag and text relied on here.
  *
- * Every call builds `<binary> --root R [--log L --log-format json] [--systemd-cgroup] <command>
+ * Every call builds `<binary> --root R [--log L --log-format json] [--criu C] [--systemd-cgroup] <command>
  * [flags] <id> [args]` (global flags before the command, command flags before the id), spawns it
  * through spawn_run() with a parent-death SIGKILL and a timeout, and on failure fills `err` with
  * "<operation> failed: <the runtime's own last error message>". That message is the last error
@@ -43,6 +43,7 @@ struct oci_runtime
   char *binary;        /* "runc", "crun" or a path; looked up in PATH when it has no '/' */
   char *root;          /* --root; NULL: the runtime's default */
   char *log_path;      /* --log (JSON); NULL: none */
+  char *criu;          /* --criu (runc's CRIU binary): Options.criu_path; NULL: none */
   bool systemd_cgroup; /* --systemd-cgroup */
   int timeout_ms;      /* per call; <= 0: OCI_DEFAULT_TIMEOUT_MS */
 };
@@ -52,6 +53,10 @@ struct oci_runtime
 int oci_runtime_init(struct oci_runtime *rt, const char *binary, const char *root, const char *log_path,
                      bool systemd_cgroup, wedge_error_t *err);
 void oci_runtime_destroy(struct oci_runtime *rt);
+
+/* Sets the global `--criu PATH` that every call then passes, as go-runc does with the runc shim's
+ * Options.criu_path (containerd 1.6; gone in 2.x). NULL or "" removes it. */
+int oci_runtime_set_criu(struct oci_runtime *rt, const char *criu, wedge_error_t *err);
 
 /* "<base>/<namespace>", as containerd's runc shim builds the root of each namespace. */
 char *oci_namespace_root(const char *base, const char *ns);

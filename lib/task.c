@@ -807,6 +807,8 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
       return task_oom(err);
     }
   r = oci_runtime_init(&c->rt, opts ? opts->binary_name : NULL, root, log_path, opts && opts->systemd_cgroup, err);
+  if (r == 0 && opts)
+    r = oci_runtime_set_criu(&c->rt, opts->criu_path, err);
   if (r < 0)
     {
       task_container_free(c);

@@ -9,7 +9,8 @@
  * Files in the bundle that this binary owns (containerd owns the rest, reference §2.2):
  *   address      written by `start`, the exact string it prints
  *   start-stdin  the raw bytes `start` read on stdin (an options Any, a 2.3 BootstrapParams or
- *                nothing: not interpreted here), for the daemon's Create; absent when empty
+ *                nothing), for the daemon's Create; absent when empty. `start` itself reads
+ *                only Options.shim_cgroup from them (runc_options_unpack_bytes)
  *   runtime      written by the daemon at Create: the OCI runtime binary name (empty = "runc"),
  *                as the runc shim does; `delete` reads it
  *   options.json written by the daemon at Create: JSON with at least "root" (runtime --root

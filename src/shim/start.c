@@ -23,8 +23,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "gobuildinfo.h"
+#include "runc_options.h"
 #include "shim.h"
 #include "shimsock.h"
 
@@ -135,6 +137,21 @@ adjust_oom_score(pid_t daemon, wedge_error_t *err)
   return 0;
 }
 
+/* Options.shim_cgroup: the runc shim moves the daemon it has just started into that cgroup (by
+ * pid, after the fork, before the OOM score), and fails `start` when it cannot. Only a new daemon
+ * moves: a container joining a group's running daemon changes nothing, as there. */
+static int
+join_shim_cgroup(const char *input, size_t input_len, pid_t daemon, wedge_error_t *err)
+{
+  _cleanup_runc_options_ Containerd__Runc__V1__Options *opts = NULL;
+  int r = runc_options_unpack_bytes(input, input_len, &opts, err);
+  if (r < 0)
+    return wedge_error_prefix(err, "shim options");
+  if (opts == NULL || opts->shim_cgroup == NULL || opts->shim_cgroup[0] == '\0')
+    return 0;
+  return cgroup_attach_pid(opts->shim_cgroup, daemon, err);
+}
+
 static int
 spawn_daemon(struct shim_ctx *ctx, int listen_fd, pid_t *ret_pid, wedge_error_t *err)
 {
@@ -233,10 +250,11 @@ start_run(struct shim_ctx *ctx, char **ret_address, wedge_error_t *err)
     r = spawn_daemon(ctx, listen_fd, &pid, err);
   if (r == 0)
     {
-      r = adjust_oom_score(pid, err);
+      r = join_shim_cgroup(input, input_len, pid, err);
+      if (r == 0 && (r = adjust_oom_score(pid, err)) < 0)
+        wedge_error_prefix(err, "failed to adjust OOM score for shim");
       if (r < 0)
         {
-          wedge_error_prefix(err, "failed to adjust OOM score for shim");
           kill(pid, SIGKILL);
           waitpid(pid, NULL, 0);
         }

@@ -163,6 +163,106 @@ test_enable_controllers_in_every_ancestor(void **state)
   assert_int_equal(cgroup_enable_controllers(&v1, root, NULL), 0);
 }
 
+static void
+test_v1_root_is_the_parent_of_the_first_v1_mount(void **state)
+{
+  (void) state;
+  _cleanup_free_ char *root = NULL;
+  assert_int_equal(cgroup_v1_root(hybrid_mountinfo, &root, NULL), 0);
+  assert_string_equal(root, "/sys/fs/cgroup");
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  _cleanup_free_ char *none = NULL;
+  assert_int_equal(cgroup_v1_root("31 30 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", &none, &err), -ENOENT);
+  assert_null(none);
+  assert_contains(wedge_error_message(&err), "no cgroup v1 hierarchy");
+}
+
+/* A stand-in cgroup tree: `rel` made below `root` with an empty cgroup.procs (procs false: none). */
+static void
+make_cgroup(const char *root, const char *rel, bool procs)
+{
+  _cleanup_free_ char *dir = tu_path(root, rel), *cmd = NULL;
+  assert_int_equal(asprintf(&cmd, "mkdir -p '%s'", dir) < 0, 0);
+  assert_int_equal(system(cmd), 0);
+  if (procs)
+    {
+      _cleanup_free_ char *f = tu_path(dir, "cgroup.procs");
+      assert_int_equal(tu_write_file(f, "", 0644), 0);
+    }
+}
+
+static char *
+procs_of(const char *root, const char *rel)
+{
+  _cleanup_free_ char *dir = tu_path(root, rel);
+  _cleanup_free_ char *f = tu_path(dir, "cgroup.procs");
+  return tu_read_file(f);
+}
+
+static void
+test_attach_v1_joins_where_the_cgroup_exists(void **state)
+{
+  const char *root = *state;
+  make_cgroup(root, "systemd/shims", true);
+  make_cgroup(root, "cpu/shims", true);
+  make_cgroup(root, "memory/shims", true);
+  make_cgroup(root, "pids", true);           /* mounted, no shims: skipped */
+  make_cgroup(root, "unified/shims", true);  /* a hybrid host's cgroup2: not the runc shim's */
+  make_cgroup(root, "net_cls/shims", false); /* no cgroup.procs: not a cgroup */
+
+  /* The first directory that cannot take the pid is the error. */
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(cgroup_attach_pid_at(CGROUP_MODE_V1, root, "/shims", 4242, &err), -ENOENT);
+  assert_contains(wedge_error_message(&err), "failed to join cgroup /shims: open ");
+  assert_contains(wedge_error_message(&err), "net_cls/shims/cgroup.procs: No such file or directory");
+
+  const char *joined[] = { "systemd/shims", "cpu/shims", "memory/shims" };
+  const char *forms[] = { "/shims", "shims" };
+  _cleanup_free_ char *nc = tu_path(root, "net_cls/shims");
+  assert_int_equal(rmdir(nc), 0);
+  for (size_t f = 0; f < 2; f++)
+    {
+      assert_int_equal(cgroup_attach_pid_at(CGROUP_MODE_V1, root, forms[f], 4242 + (int) f, &err), 0);
+      for (size_t i = 0; i < 3; i++)
+        {
+          _cleanup_free_ char *got = procs_of(root, joined[i]);
+          assert_int_equal(atoi(got), 4242 + (int) f);
+        }
+      _cleanup_free_ char *pids = procs_of(root, "pids"), *uni = procs_of(root, "unified/shims");
+      assert_string_equal(pids, "");
+      assert_string_equal(uni, "");
+    }
+
+  assert_int_equal(cgroup_attach_pid_at(CGROUP_MODE_V1, root, "/none", 1, &err), -ENOENT);
+  assert_contains(wedge_error_message(&err), "failed to load cgroup /none: it exists in no cgroup v1 hierarchy");
+  assert_int_equal(cgroup_attach_pid_at(CGROUP_MODE_V1, root, "/shims/../..", 1, &err), -EINVAL);
+  assert_contains(wedge_error_message(&err), "failed to load cgroup /shims/../..: invalid group path");
+  assert_int_equal(cgroup_attach_pid_at(CGROUP_MODE_V1, root, "", 1, &err), -EINVAL);
+}
+
+static void
+test_attach_unified_wants_a_clean_absolute_path(void **state)
+{
+  const char *root = *state;
+  make_cgroup(root, "system.slice/shims", true);
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(cgroup_attach_pid_at(CGROUP_MODE_UNIFIED, root, "/system.slice/shims", 77, &err), 0);
+  _cleanup_free_ char *got = procs_of(root, "system.slice/shims");
+  assert_string_equal(got, "77");
+
+  const char *bad[] = { "system.slice/shims", "/system.slice/shims/", "/system.slice//shims", "/a/../system.slice",
+                        "/./system.slice", "/sys/fs/cgroup/system.slice" };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    {
+      assert_int_equal(cgroup_attach_pid_at(CGROUP_MODE_UNIFIED, root, bad[i], 77, &err), -EINVAL);
+      assert_contains(wedge_error_message(&err), "invalid group path");
+    }
+
+  assert_int_equal(cgroup_attach_pid_at(CGROUP_MODE_UNIFIED, root, "/none", 77, &err), -ENOENT);
+  assert_contains(wedge_error_message(&err), "failed to join cgroup /none: open ");
+  assert_contains(wedge_error_message(&err), "/none/cgroup.procs: No such file or directory");
+}
+
 int
 main(void)
 {
@@ -174,6 +274,10 @@ main(void)
     cmocka_unit_test(test_load_pid_self),
     cmocka_unit_test(test_read_file_limits),
     cmocka_unit_test_setup_teardown(test_enable_controllers_in_every_ancestor, tu_setup_tmpdir, tu_teardown_tmpdir),
+    cmocka_unit_test(test_v1_root_is_the_parent_of_the_first_v1_mount),
+    cmocka_unit_test_setup_teardown(test_attach_v1_joins_where_the_cgroup_exists, tu_setup_tmpdir, tu_teardown_tmpdir),
+    cmocka_unit_test_setup_teardown(test_attach_unified_wants_a_clean_absolute_path, tu_setup_tmpdir,
+                                    tu_teardown_tmpdir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

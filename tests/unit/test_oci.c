@@ -174,6 +174,11 @@ test_defaults_and_namespace_root(void **state)
   assert_string_equal(rt.binary, "runc");
   assert_null(rt.root);
   assert_true(rt.systemd_cgroup);
+  assert_null(rt.criu);
+  assert_int_equal(oci_runtime_set_criu(&rt, "/usr/sbin/criu", NULL), 0);
+  assert_string_equal(rt.criu, "/usr/sbin/criu");
+  assert_int_equal(oci_runtime_set_criu(&rt, "", NULL), 0);
+  assert_null(rt.criu);
   oci_runtime_destroy(&rt);
   _cleanup_free_ char *ns = oci_namespace_root("/run/containerd/runc", "k8s.io");
   assert_string_equal(ns, "/run/containerd/runc/k8s.io");
@@ -320,8 +325,11 @@ test_argv_shapes(void **state)
   fixture_init(&f, NULL);
   fixture_recorder(&f);
   f.rt.systemd_cgroup = true;
+  /* Options.criu_path: a global flag on every call, in go-runc's place. */
+  assert_int_equal(oci_runtime_set_criu(&f.rt, "/opt/criu", NULL), 0);
   _cleanup_free_ char *g = NULL;
-  assert_true(asprintf(&g, "--root %s --log %s --log-format json --systemd-cgroup", f.root, f.log) > 0);
+  assert_true(asprintf(&g, "--root %s --log %s --log-format json --criu /opt/criu --systemd-cgroup", f.root, f.log)
+              > 0);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   char *args;
   char want[1024];

@@ -343,6 +343,26 @@ test_create_from_checkpoint_restores_at_start(void **state)
   proc_free(p);
 }
 
+/* Options.criu_work_path, when set, is the restore's work dir (the runc shim's CriuWorkPath). */
+static void
+test_restore_uses_criu_work_path(void **state)
+{
+  struct fixture *f = *state;
+  struct proc_init_config cfg = {
+    .id = "c1", .bundle = f->bundle, .rt = &f->rt, .stdio = OCI_STDIO_NULL, .checkpoint = f->dir,
+    .criu_work_path = "/var/lib/wedge-criu-work",
+  };
+  struct proc *p = NULL;
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(proc_init_new(&cfg, &p, &err), 0);
+  assert_int_equal(proc_create(p, &err), 0);
+  assert_int_equal(proc_start(p, &err), 0);
+  _cleanup_free_ char *calls = calls_take(f);
+  assert_contains(calls, "restore");
+  assert_contains(calls, "--work-path /var/lib/wedge-criu-work ");
+  proc_free(p);
+}
+
 static void
 test_create_refused_by_gate(void **state)
 {
@@ -801,6 +821,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_table_exec, setup, teardown),
     cmocka_unit_test_setup_teardown(test_create_and_start, setup, teardown),
     cmocka_unit_test_setup_teardown(test_create_from_checkpoint_restores_at_start, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_restore_uses_criu_work_path, setup, teardown),
     cmocka_unit_test_setup_teardown(test_create_refused_by_gate, setup, teardown),
     cmocka_unit_test_setup_teardown(test_runtime_failure_keeps_state, setup, teardown),
     cmocka_unit_test_setup_teardown(test_exec_start_and_delete, setup, teardown),

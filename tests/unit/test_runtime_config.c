@@ -15,14 +15,6 @@
 #include "runtimeoptions.pb-c.h"
 #include "testutil.h"
 
-static void
-options_freep(Containerd__Runc__V1__Options **p)
-{
-  if (*p)
-    containerd__runc__v1__options__free_unpacked(*p, NULL);
-}
-#define _cleanup_options_ __attribute__((cleanup(options_freep)))
-
 static int
 parse(const char *text, Containerd__Runc__V1__Options **ret, wedge_error_t *err)
 {
@@ -33,7 +25,7 @@ parse(const char *text, Containerd__Runc__V1__Options **ret, wedge_error_t *err)
 static char *
 refused(const char *text)
 {
-  _cleanup_options_ Containerd__Runc__V1__Options *o = NULL;
+  _cleanup_runc_options_ Containerd__Runc__V1__Options *o = NULL;
   wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(parse(text, &o, &err), -EINVAL);
   assert_null(o);
@@ -45,7 +37,7 @@ static void
 test_every_option_as_the_cri_table_spells_it(void **state)
 {
   (void) state;
-  _cleanup_options_ Containerd__Runc__V1__Options *o = NULL;
+  _cleanup_runc_options_ Containerd__Runc__V1__Options *o = NULL;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(parse("# wedge's runc options\n"
                          "BinaryName = \"/usr/bin/crun\"   # a comment after the value\n"
@@ -80,7 +72,7 @@ static void
 test_proto_names_crlf_and_escapes(void **state)
 {
   (void) state;
-  _cleanup_options_ Containerd__Runc__V1__Options *o = NULL;
+  _cleanup_runc_options_ Containerd__Runc__V1__Options *o = NULL;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(parse("\xef\xbb\xbf"
                          "binary_name=\"/opt/r\\u00e9n\\\"c\\\\\"\r\n"
@@ -98,7 +90,7 @@ static void
 test_empty_file_means_defaults(void **state)
 {
   (void) state;
-  _cleanup_options_ Containerd__Runc__V1__Options *o = NULL;
+  _cleanup_runc_options_ Containerd__Runc__V1__Options *o = NULL;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(parse("", &o, &err), 0);
   assert_string_equal(o->binary_name, "");
@@ -138,7 +130,7 @@ test_refusals_name_the_line_and_the_problem(void **state)
       _cleanup_free_ char *msg = refused(cases[i].text);
       assert_contains(msg, cases[i].message);
     }
-  _cleanup_options_ Containerd__Runc__V1__Options *o = NULL;
+  _cleanup_runc_options_ Containerd__Runc__V1__Options *o = NULL;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(runtime_config_parse("Root = \"/a\"\0", 12, "wedge.toml", &o, &err), -EINVAL);
   assert_contains(err.msg, "wedge.toml: not a text file");
@@ -149,7 +141,7 @@ test_read_names_the_missing_or_oversized_file(void **state)
 {
   const char *dir = *state;
   _cleanup_free_ char *missing = tu_path(dir, "missing.toml");
-  _cleanup_options_ Containerd__Runc__V1__Options *o = NULL;
+  _cleanup_runc_options_ Containerd__Runc__V1__Options *o = NULL;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(runtime_config_read(missing, &o, &err), -ENOENT);
   assert_int_equal(err.status, WEDGE_INVALID_ARGUMENT);
@@ -193,7 +185,7 @@ test_runtimeoptions_reach_the_config_file(void **state)
   const char *accepted[] = { "", "containerd.runc.v1.Options", "type.googleapis.com/containerd.runc.v1.Options" };
   for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++)
     {
-      _cleanup_options_ Containerd__Runc__V1__Options *o = NULL;
+      _cleanup_runc_options_ Containerd__Runc__V1__Options *o = NULL;
       _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
       unpack_runtimeoptions(accepted[i], path, &o, 0, &err);
       assert_non_null(o);
@@ -201,7 +193,7 @@ test_runtimeoptions_reach_the_config_file(void **state)
       assert_string_equal(o->root, "/run/wedge");
     }
 
-  _cleanup_options_ Containerd__Runc__V1__Options *o = NULL;
+  _cleanup_runc_options_ Containerd__Runc__V1__Options *o = NULL;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   unpack_runtimeoptions("io.containerd.kata.v2.Config", path, &o, -EINVAL, &err);
   assert_null(o);
@@ -220,6 +212,101 @@ test_runtimeoptions_reach_the_config_file(void **state)
   assert_contains(err.msg, "invalid runtimeoptions.v1.Options");
 }
 
+/* `start`'s stdin: the serialized Any itself. */
+static void
+test_start_stdin_bytes(void **state)
+{
+  const char *dir = *state;
+  Containerd__Runc__V1__Options in = CONTAINERD__RUNC__V1__OPTIONS__INIT;
+  in.shim_cgroup = (char *) "/system.slice/shims";
+  uint8_t value[256], packed[512];
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  any.type_url = (char *) RUNC_OPTIONS_TYPE_URL;
+  any.value.data = value;
+  any.value.len = containerd__runc__v1__options__pack(&in, value);
+  size_t len = google__protobuf__any__pack(&any, packed);
+
+  _cleanup_runc_options_ Containerd__Runc__V1__Options *o = NULL;
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(runc_options_unpack_bytes(packed, len, &o, &err), 0);
+  assert_non_null(o);
+  assert_string_equal(o->shim_cgroup, "/system.slice/shims");
+  containerd__runc__v1__options__free_unpacked(TAKE_PTR(o), NULL);
+
+  /* ctr --runtime-config-path: the file's ShimCgroup. */
+  _cleanup_free_ char *path = tu_path(dir, "wedge.toml");
+  assert_int_equal(tu_write_file(path, "ShimCgroup = \"/shims\"\n", 0600), 0);
+  Runtimeoptions__V1__Options ro = RUNTIMEOPTIONS__V1__OPTIONS__INIT;
+  ro.config_path = path;
+  any.type_url = (char *) RUNC_OPTIONS_RUNTIMEOPTIONS_TYPE_URL;
+  any.value.len = runtimeoptions__v1__options__pack(&ro, value);
+  len = google__protobuf__any__pack(&any, packed);
+  assert_int_equal(runc_options_unpack_bytes(packed, len, &o, &err), 0);
+  assert_non_null(o);
+  assert_string_equal(o->shim_cgroup, "/shims");
+  containerd__runc__v1__options__free_unpacked(TAKE_PTR(o), NULL);
+
+  /* A file that does not parse is an error here too. */
+  assert_int_equal(tu_write_file(path, "ShimCgroup = /shims\n", 0600), 0);
+  assert_int_equal(runc_options_unpack_bytes(packed, len, &o, &err), -EINVAL);
+  assert_contains(err.msg, "wedge.toml:1:");
+  assert_null(o);
+
+  /* Nothing, bytes that are no Any, another type: no options. */
+  o = (Containerd__Runc__V1__Options *) &in;
+  assert_int_equal(runc_options_unpack_bytes(NULL, 0, &o, NULL), 0);
+  assert_null(o);
+  assert_int_equal(runc_options_unpack_bytes("\x0a\x7f", 2, &o, NULL), 0);
+  assert_null(o);
+  any.type_url = (char *) "containerd.linux.runc.RuncOptions";
+  len = google__protobuf__any__pack(&any, packed);
+  assert_int_equal(runc_options_unpack_bytes(packed, len, &o, NULL), 0);
+  assert_null(o);
+}
+
+/* What no shim acts on is refused when set, from the message and from the file alike. */
+static void
+test_fields_no_shim_reads_are_refused(void **state)
+{
+  const char *dir = *state;
+  uint8_t value[256];
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  any.type_url = (char *) RUNC_OPTIONS_TYPE_URL;
+  any.value.data = value;
+  _cleanup_runc_options_ Containerd__Runc__V1__Options *o = NULL;
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+
+  Containerd__Runc__V1__Options in = CONTAINERD__RUNC__V1__OPTIONS__INIT;
+  in.criu_image_path = (char *) "/var/lib/criu/images";
+  any.value.len = containerd__runc__v1__options__pack(&in, value);
+  assert_int_equal(runc_options_unpack(&any, &o, &err), -EINVAL);
+  assert_null(o);
+  assert_contains(err.msg, "CriuImagePath (criu_image_path) /var/lib/criu/images is not supported");
+
+  in = (Containerd__Runc__V1__Options) CONTAINERD__RUNC__V1__OPTIONS__INIT;
+  in.task_api_address = (char *) "ttrpc+unix:///run/sandbox.sock";
+  any.value.len = containerd__runc__v1__options__pack(&in, value);
+  assert_int_equal(runc_options_unpack(&any, &o, &err), -EINVAL);
+  assert_contains(err.msg, "TaskApiAddress/TaskApiVersion (task_api_address ttrpc+unix:///run/sandbox.sock, "
+                           "task_api_version 0) are not supported");
+  in = (Containerd__Runc__V1__Options) CONTAINERD__RUNC__V1__OPTIONS__INIT;
+  in.task_api_version = 3;
+  any.value.len = containerd__runc__v1__options__pack(&in, value);
+  assert_int_equal(runc_options_unpack(&any, &o, &err), -EINVAL);
+
+  _cleanup_free_ char *path = tu_path(dir, "wedge.toml");
+  assert_int_equal(tu_write_file(path, "CriuImagePath = \"/img\"\n", 0600), 0);
+  unpack_runtimeoptions("", path, &o, -EINVAL, &err);
+  assert_null(o);
+  assert_contains(err.msg, "runtime config ");
+  assert_contains(err.msg, "wedge.toml: CriuImagePath (criu_image_path) /img is not supported");
+
+  /* Empty is unset: CRI's default runc options table has CriuImagePath = "". */
+  assert_int_equal(tu_write_file(path, "CriuImagePath = \"\"\n", 0600), 0);
+  unpack_runtimeoptions("", path, &o, 0, &err);
+  assert_non_null(o);
+}
+
 int
 main(void)
 {
@@ -231,6 +318,8 @@ main(void)
     cmocka_unit_test_setup_teardown(test_read_names_the_missing_or_oversized_file, tu_setup_tmpdir,
                                     tu_teardown_tmpdir),
     cmocka_unit_test_setup_teardown(test_runtimeoptions_reach_the_config_file, tu_setup_tmpdir, tu_teardown_tmpdir),
+    cmocka_unit_test_setup_teardown(test_start_stdin_bytes, tu_setup_tmpdir, tu_teardown_tmpdir),
+    cmocka_unit_test_setup_teardown(test_fields_no_shim_reads_are_refused, tu_setup_tmpdir, tu_teardown_tmpdir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
