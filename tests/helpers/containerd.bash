@@ -49,8 +49,11 @@ CTRD_DEFAULT_IMAGE=docker.io/library/busybox:wedge
 # moved off /opt/containerd. The v1 runtime (io.containerd.runtime.v1.linux) stays: 1.6's tasks
 # service refuses to load without it ("no plugins registered for io.containerd.runtime.v1"); its
 # dirs are under our root and state.
+# CTRD_CRI_CONFIG=FUNCTION turns the cri plugin on: FUNCTION DIR prints its [plugins] tables
+# (tests/helpers/cri.bash: cri_config).
 containerd_write_config() {
-  local dir=$1
+  local dir=$1 cri='"io.containerd.grpc.v1.cri",'
+  [ -n "${CTRD_CRI_CONFIG:-}" ] && cri=""
   cat > "$dir/config.toml" <<TOML
 version = 2
 root = "$dir/root"
@@ -58,7 +61,7 @@ state = "$dir/state"
 temp = "$dir/tmp"
 oom_score = 0
 disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
+  $cri
   "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs",
   "io.containerd.snapshotter.v1.devmapper",
@@ -84,6 +87,9 @@ disabled_plugins = [
   [plugins."io.containerd.internal.v1.opt"]
     path = "$dir/opt"
 TOML
+  if [ -n "${CTRD_CRI_CONFIG:-}" ]; then
+    "$CTRD_CRI_CONFIG" "$dir" >> "$dir/config.toml" || return 1
+  fi
 }
 
 # containerd_start [runc|crun]: starts the private containerd, waits until it answers, imports
