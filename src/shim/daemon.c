@@ -104,16 +104,32 @@ daemon_on_shutdown(void *data)
   loop_exit(d->loop, 0);
 }
 
+static void __attribute__((format(printf, 3, 0)))
+daemon_ttrpc_vlog(struct shim_ctx *ctx, enum shimlog_level level, const char *fmt, va_list ap)
+{
+  if (!shimlog_enabled(&ctx->log, level))
+    return;
+  char buf[512];
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  shimlog(&ctx->log, level, "%s", buf);
+}
+
 static void __attribute__((format(printf, 2, 3)))
 daemon_ttrpc_log(void *userdata, const char *fmt, ...)
 {
-  struct shim_ctx *ctx = userdata;
-  char buf[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
+  daemon_ttrpc_vlog(userdata, SHIMLOG_WARN, fmt, ap);
   va_end(ap);
-  shimlog(&ctx->log, SHIMLOG_WARN, "%s", buf);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+daemon_ttrpc_debug(void *userdata, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  daemon_ttrpc_vlog(userdata, SHIMLOG_DEBUG, fmt, ap);
+  va_end(ap);
 }
 
 static void
@@ -260,7 +276,7 @@ daemon_setup(struct daemon *d, int listen_fd, wedge_error_t *err)
       close(listen_fd);
       return r;
     }
-  ttrpc_server_options_t opts = { .log = daemon_ttrpc_log, .log_userdata = ctx };
+  ttrpc_server_options_t opts = { .log = daemon_ttrpc_log, .log_debug = daemon_ttrpc_debug, .log_userdata = ctx };
   r = ttrpc_server_new(listen_fd, &opts, &d->server, err);
   if (r < 0)
     return r;
