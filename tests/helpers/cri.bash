@@ -4,8 +4,8 @@
 #   cri_start                  containerd with cri, the busybox and pause images in k8s.io
 #   cri_ ARGS...               cri/cri.py against it (see its doc), under a timeout
 #   cri_pod NAME HANDLER       runs a host-network pod; prints its id (config in CRI_DIR/NAME.pod.json)
-#   cri_ctr POD NAME [ATTEMPT] [--tty] [--mem BYTES] -- CMD...
-#                              creates and starts a container in pod POD (NAME of cri_pod); prints its id
+#   cri_ctr POD_ID POD_NAME NAME [--attempt N] [--tty] [--mem BYTES] -- CMD...
+#                              creates and starts a container in that pod; prints its id
 #   cri_pod_rm ID              stops and removes a pod (and its containers)
 #   cri_leak_check             no pod, container, task, shim, mount, cgroup, state entry left
 #   cri_cgroup_file ID CTRL V1FILE V2FILE   the path of a container's cgroup file
@@ -40,6 +40,8 @@ CRI_HANDLERS="runc wedge wedge-runc-type"
 CRI_IMAGE=docker.io/library/busybox:wedge
 CRI_PAUSE_IMAGE=docker.io/library/wedge-pause:1
 CRI_NS=k8s.io
+# run_timeout runs a function in a new bash: it sees exported variables only.
+export CRI_HELPERS CRI_PY CRI_HANDLERS CRI_IMAGE CRI_PAUSE_IMAGE CRI_NS
 
 # The sandbox's process: pid 1 of its pid namespace, so it must handle TERM and INT itself
 # (the kernel drops a signal pid 1 has no handler for) to stop at StopPodSandbox's first signal.
