@@ -69,6 +69,17 @@ status_of() {
   cri_ inspect "$1" | jq -r '.status | "state=\(.state) exit_code=\(.exit_code) reason=\(.reason) message=\(.message) name=\(.metadata.name) attempt=\(.metadata.attempt) log=\(.log_path | split("/") | last)"' | ids_out
 }
 
+# verbose_info NAME H: the verbose info of an inspect/inspectp answer on stdin (what crictl
+# inspect shows: containerd's spec, snapshot, runtime) without what differs from run to run
+# (pids, ids, times, the pod's name NAME-H becomes NAME-H), as JSON.
+verbose_info() {
+  jq -S --arg name "$1-$2" --arg norm "$1-H" '.info.info | fromjson | del(.pid) | walk(
+      if type == "string" then
+        gsub("/proc/[0-9]+/"; "/proc/PID/") | gsub("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"; "TIME")
+        | gsub("\\b" + $name + "\\b(?!-runc-type)"; $norm)
+      else . end)' | ids_out
+}
+
 # log_lines FILE: the CRI log without its timestamps ("<stream> <tag> <text>").
 log_lines() {
   cut -d' ' -f2- "$1"
@@ -98,7 +109,7 @@ log_lines() {
 }
 
 @test "a pod's containers are served by the pod's one shim" {
-  local h pod shim c1 c2 p
+  local h pod shim c1 c2 p want
   for h in $CRI_HANDLERS; do
     pod=$(cri_pod "group-$h" "$h")
     c1=$(cri_ctr "$pod" "group-$h" one -- sleep 600)
@@ -111,6 +122,18 @@ log_lines() {
       [ "$(ps -o ppid= -p "$(cri_ctr_pid "$p")" | tr -d ' ')" = "$shim" ]
     done
     obs "$h" "shims=$(containerd_shim_pids | wc -l)" "$(status_of "$c1")" "$(status_of "$c2")"
+    # The handler's runtime_type is in the verbose info; nothing else may differ there.
+    cri_ inspectp "$pod" | verbose_info group "$h" > "$BATS_TEST_TMPDIR/infop.$h"
+    cri_ inspect "$c1" | verbose_info group "$h" > "$BATS_TEST_TMPDIR/info.$h"
+    case $h in
+      wedge) want=io.containerd.wedge.v2 ;;
+      *) want=io.containerd.runc.v2 ;;
+    esac
+    [ "$(jq -r .runtimeType "$BATS_TEST_TMPDIR/infop.$h")" = "$want" ]
+    [ "$(jq -r .runtimeType "$BATS_TEST_TMPDIR/info.$h")" = "$want" ]
+    [ "$(jq -r .runtimeHandler "$BATS_TEST_TMPDIR/infop.$h")" = "$h" ]
+    obs "$h" "$(jq -S 'del(.runtimeType, .runtimeHandler)' "$BATS_TEST_TMPDIR/infop.$h")" \
+      "$(jq -S 'del(.runtimeType)' "$BATS_TEST_TMPDIR/info.$h")"
     obs "$h" "$(cri_ ps "$pod" | jq -r '[.containers[] | "\(.metadata.name)=\(.state)"] | sort | join(" ")')"
     cri_pod_rm "$pod"
   done
