@@ -68,10 +68,18 @@ cri_config() {
         runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.wedge]
         runtime_type = "io.containerd.wedge.v2"
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.wedge.options]
+          ConfigPath = "$dir/wedge.toml"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.wedge-runc-type]
         runtime_type = "io.containerd.runc.v2"
         runtime_path = "$(cd "$WEDGE_BUILD/src" && pwd)/containerd-shim-wedge-v2"
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.wedge-runc-type.options]
+          Root = "$dir/runc-root/wedge-runc-type"
 TOML
+  # Each wedge form is given its runc state root (runc --root, per namespace below it) the way
+  # that form passes options: a ConfigPath file, or the runc options table. The suite checks
+  # the state lands there, i.e. that the options reached the shim.
+  printf 'Root = "%s"\n' "$dir/runc-root/wedge" > "$dir/wedge.toml"
 }
 
 # cri_runc_shim_router: the containerd-shim-runc-v2 that stands in for runtime_path on 1.6.20
@@ -90,10 +98,10 @@ SH
 }
 
 cri_start() {
-  [ -x "$CRI_PY" ] && "$CRI_PY" -c 'import grpc, grpc_tools' 2>/dev/null || {
+  if ! "$CRI_PY" -c 'import grpc, grpc_tools' 2>/dev/null; then
     echo "cri_start: $CRI_PY lacks grpc or grpc_tools (run scripts/install-deps.sh)" >&2
     return 1
-  }
+  fi
   [ -x "$WEDGE_BUILD/src/containerd-shim-wedge-v2" ] || {
     echo "cri_start: containerd-shim-wedge-v2 not built in $WEDGE_BUILD/src" >&2
     return 1
@@ -231,7 +239,7 @@ cri_leak_check() {
   while IFS= read -r x; do
     [ -n "$x" ] && { echo "leak: $CRI_NS task $x" >&2; leaks=1; }
   done < <(CTRD_NS=$CRI_NS ctr_ task ls -q 2>/dev/null)
-  for x in "$CTRD_DIR/state/io.containerd.runtime.v2.task/$CRI_NS"/*; do
+  for x in "$CTRD_DIR/state/io.containerd.runtime.v2.task/$CRI_NS"/* "$CTRD_DIR"/runc-root/*/"$CRI_NS"/*; do
     case ${x##*/} in wedge-features-*.json) continue ;; esac
     [ -e "$x" ] && { echo "leak: state $x" >&2; leaks=1; }
   done

@@ -121,8 +121,15 @@ log_lines() {
     for p in "$c1" "$c2"; do
       [ "$(ps -o ppid= -p "$(cri_ctr_pid "$p")" | tr -d ' ')" = "$shim" ]
     done
+    # The handler's options reached the shim: runc's state is under the Root they name
+    # (cri.bash: a ConfigPath file for wedge, the runc options table for wedge-runc-type).
+    case $h in
+      runc) [ -d "$CTRD_DIR/run/containerd/runc/$CRI_NS/$c1" ] ;;
+      *) [ -d "$CTRD_DIR/runc-root/$h/$CRI_NS/$c1" ] && [ ! -e "$CTRD_DIR/run/containerd/runc/$CRI_NS/$c1" ] ;;
+    esac
     obs "$h" "shims=$(containerd_shim_pids | wc -l)" "$(status_of "$c1")" "$(status_of "$c2")"
-    # The handler's runtime_type is in the verbose info; nothing else may differ there.
+    # The handler's config (runtime_type, options) is in the verbose info; nothing else may
+    # differ there.
     cri_ inspectp "$pod" | verbose_info group "$h" > "$BATS_TEST_TMPDIR/infop.$h"
     cri_ inspect "$c1" | verbose_info group "$h" > "$BATS_TEST_TMPDIR/info.$h"
     case $h in
@@ -132,8 +139,16 @@ log_lines() {
     [ "$(jq -r .runtimeType "$BATS_TEST_TMPDIR/infop.$h")" = "$want" ]
     [ "$(jq -r .runtimeType "$BATS_TEST_TMPDIR/info.$h")" = "$want" ]
     [ "$(jq -r .runtimeHandler "$BATS_TEST_TMPDIR/infop.$h")" = "$h" ]
-    obs "$h" "$(jq -S 'del(.runtimeType, .runtimeHandler)' "$BATS_TEST_TMPDIR/infop.$h")" \
-      "$(jq -S 'del(.runtimeType)' "$BATS_TEST_TMPDIR/info.$h")"
+    # runtimeOptions: the handler's options table as containerd decoded it for that type.
+    case $h in
+      runc) want=null ;;
+      wedge) want='{"config_path":"'$CTRD_DIR/wedge.toml'"}' ;;
+      wedge-runc-type) want='{"root":"'$CTRD_DIR/runc-root/$h'"}' ;;
+    esac
+    [ "$(jq -c .runtimeOptions "$BATS_TEST_TMPDIR/infop.$h")" = "$want" ]
+    [ "$(jq -c .runtimeOptions "$BATS_TEST_TMPDIR/info.$h")" = "$want" ]
+    obs "$h" "$(jq -S 'del(.runtimeType, .runtimeHandler, .runtimeOptions)' "$BATS_TEST_TMPDIR/infop.$h")" \
+      "$(jq -S 'del(.runtimeType, .runtimeOptions)' "$BATS_TEST_TMPDIR/info.$h")"
     obs "$h" "$(cri_ ps "$pod" | jq -r '[.containers[] | "\(.metadata.name)=\(.state)"] | sort | join(" ")')"
     cri_pod_rm "$pod"
   done
