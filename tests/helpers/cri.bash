@@ -43,8 +43,9 @@ CRI_NS=k8s.io
 # run_timeout runs a function in a new bash: it sees exported variables only.
 export CRI_HELPERS CRI_PY CRI_HANDLERS CRI_IMAGE CRI_PAUSE_IMAGE CRI_NS
 
-# The sandbox's process: pid 1 of its pid namespace, so it must handle TERM and INT itself
-# (the kernel drops a signal pid 1 has no handler for) to stop at StopPodSandbox's first signal.
+# The sandbox's process, pid 1 of its pid namespace: it exits on TERM and INT as the real pause
+# does (the kernel drops a signal pid 1 has no handler for). containerd 1.6's StopPodSandbox
+# sends KILL anyway; a client or runtime that sends TERM first must not wait for nothing.
 CRI_PAUSE_CMD='["sh","-c","trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait; done"]'
 
 # cri_config DIR: the cri plugin's tables (CTRD_CRI_CONFIG, containerd.bash).
