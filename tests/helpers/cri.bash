@@ -114,7 +114,16 @@ cri_start() {
   CRI_STUBS_DIR=$CRI_DIR/stubs
   export CRI_DIR CRI_STUBS_DIR
   mkdir -p "$CRI_DIR/logs"
-  cri_ version >/dev/null || { echo "cri_start: the CRI service does not answer" >&2; return 1; }
+  # The CRI service answers "server is not initialized yet" until its startup is done.
+  local deadline=$((SECONDS + CTRD_START_TIMEOUT))
+  until CRI_TIMEOUT=10 cri_ version >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "cri_start: the CRI service did not answer within ${CTRD_START_TIMEOUT}s:" >&2
+      cri_ version >&2
+      return 1
+    fi
+    sleep 0.2
+  done
   "$CONTAINERD_HELPERS/make-image.sh" "$CRI_DIR/pause.tar" "$CRI_PAUSE_IMAGE" "$CRI_PAUSE_CMD" || return 1
   local tar
   for tar in "$CTRD_DIR/busybox-image.tar" "$CRI_DIR/pause.tar"; do
