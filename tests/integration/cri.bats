@@ -211,9 +211,11 @@ log_lines() {
     [ "$(jq -r .stats.cpu.usage_core_nano_seconds.value <<< "$output")" -gt 0 ]
     [ "$(jq -r .stats.memory.working_set_bytes.value <<< "$output")" -gt 0 ]
     # Which fields carry a value (the values themselves differ from run to run).
-    # usage_nano_cores needs two samples of containerd's collector, major faults are rare.
+    [ -n "$(jq -r .stats.writable_layer.fs_id.mountpoint <<< "$output")" ]
+    # usage_nano_cores needs two samples of containerd's collector, major faults are rare, and
+    # the writable layer's usage is filled in by a collector of its own, every 10 s.
     obs "$h" "$(jq -c '.stats | [paths(scalars) as $p | select(getpath($p) | tostring | test("^0?$") | not)
-      | $p | map(tostring) | join(".") | select(test("^(cpu|memory|writable_layer)\\."))
+      | $p | map(tostring) | join(".") | select(test("^(cpu|memory)\\."))
       | select(test("usage_nano_cores|major_page_faults") | not)] | sort' <<< "$output")"
     run_timeout 30 cri_ update "$c" '{"memory_limit_in_bytes": 67108864, "cpu_period": 100000, "cpu_quota": 50000}'
     [ "$status" -eq 0 ]
@@ -290,7 +292,14 @@ log_lines() {
     # A string that doubles until the 32 MiB limit stops it.
     c=$(cri_ctr "$pod" "oom-$h" hog --mem 33554432 -- awk 'BEGIN { s = "x"; while (1) s = s s }')
     wait_state "$c" CONTAINER_EXITED 60
-    obs "$h" "$(status_of "$c")"
+    # CRI says OOMKilled when TaskOOM came before TaskExit. wedge publishes them in that order;
+    # the runc shim of 1.6 races them (its OOM watcher is a goroutine of its own: containerd
+    # issues 8180 and 12260) and gives Error now and then. docs/compat.md, "Stats, OOM and Update".
+    case $h in
+      runc) [[ $(status_of "$c") =~ reason=(OOMKilled|Error)\  ]] ;;
+      *) [[ $(status_of "$c") == *" reason=OOMKilled "* ]] ;;
+    esac
+    obs "$h" "$(status_of "$c" | sed -E 's/ reason=(OOMKilled|Error) / reason=OOMKilled-or-Error /')"
     cri_pod_rm "$pod"
   done
   compare
