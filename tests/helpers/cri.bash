@@ -28,6 +28,8 @@
 #                    which CRI puts in every spec's io.kubernetes.cri.sandbox-name annotation;
 #                    containerd runs a shim in the bundle dir) and the real runc shim for the
 #                    others: what wedge receives is what runtime_path gives on later versions.
+# Each wedge form also gets a runc Root the way that form passes options (a ConfigPath file for
+# wedge, the options table for wedge-runc-type); cri.bats checks runc's state lands there.
 # Pods use the host network (no CNI here) and cgroup_parent /$CTRD_NS, so their cgroups are
 # under the instance's own dirs that containerd_leak_check and containerd_teardown look at.
 # restrict_oom_score_adj: root on the test machines lacks CAP_SYS_RESOURCE, and runc cannot
