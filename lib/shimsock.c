@@ -255,3 +255,34 @@ shimsock_write_address(const char *path, const char *address, wedge_error_t *err
    * fsync sat on every container's start: ~10 ms on the test machine's disk. */
   return fileio_write_replace(path, address, strlen(address), 0666, err);
 }
+
+int
+shimsock_remove_stale(const char *address, wedge_error_t *err)
+{
+  const char *path = shimsock_path(address);
+  if (path == NULL)
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "%s: not a unix:// socket address", address);
+  if (shimsock_can_connect(address))
+    return wedge_error_set(err, EADDRINUSE, WEDGE_ALREADY_EXISTS, "%s: a shim is listening there", path);
+  if (unlink(path) < 0 && errno != ENOENT)
+    return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "remove socket %s", path);
+  return 0;
+}
+
+int
+shimsock_listener_address(int fd, char **ret_address, wedge_error_t *err)
+{
+  struct sockaddr_un sun = { 0 };
+  socklen_t len = sizeof(sun);
+  if (getsockname(fd, (struct sockaddr *) &sun, &len) < 0)
+    return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "getsockname of fd %d", fd);
+  size_t path_len = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+  if (sun.sun_family != AF_UNIX || path_len == 0 || sun.sun_path[0] == '\0')
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "fd %d is not bound to a unix socket path", fd);
+  /* The kernel may or may not count the NUL; sun_path has room for one either way. */
+  sun.sun_path[path_len < sizeof(sun.sun_path) ? path_len : sizeof(sun.sun_path) - 1] = '\0';
+  if (asprintf(ret_address, SHIMSOCK_SCHEME "%s", sun.sun_path) < 0)
+    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+  return 0;
+}
+

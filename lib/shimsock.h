@@ -53,6 +53,19 @@ int shimsock_listen(const char *address, int *ret_fd, wedge_error_t *err);
  * Never blocks: a full backlog still counts as running. */
 bool shimsock_can_connect(const char *address);
 
+/* Removes the socket file of `address` unless something accepts connections there (a live
+ * daemon of the group, shimsock_can_connect): 0 when no file is left (removed, or there was
+ * none), -EADDRINUSE when a listener keeps it, another negative errno when unlink fails. `start`
+ * calls it before replacing a stale socket and `delete` after a daemon is gone (see
+ * docs/reliability.md, "Sockets"). Not atomic: a `start` of the same group that binds a new
+ * socket between the check and the unlink loses its file; containerd does not start a group's
+ * shim while it cleans up after that group's dead one. */
+int shimsock_remove_stale(const char *address, wedge_error_t *err);
+
+/* The "unix://" address a listening socket is bound to (getsockname), i.e. exactly what `start`
+ * printed. -EINVAL for an unnamed or abstract socket. *ret_address is malloc'd. */
+int shimsock_listener_address(int fd, char **ret_address, wedge_error_t *err);
+
 /* Writes `address` (no newline) to `path` atomically: a temporary ".<name>" in the same
  * directory, fsync, rename, as the runc shim's WriteAddress. containerd 1.6/1.7 read it to
  * reconnect after a restart. */

@@ -136,6 +136,11 @@ void ttrpc_writer_clear(ttrpc_writer_t *w);
  * flight per connection and queued output per connection (reading from that connection pauses
  * until replies are sent or drained, so a peer that does not read cannot grow our memory).
  *
+ * A peer that hangs up, even with requests in flight or replies unsent (EPIPE, ECONNRESET: containerd
+ * closes a task's connection when it is done with the task, and 2.x often before it has read
+ * the last reply), has its connection closed with a line to log_debug only. Any other failure
+ * to read or write goes to log.
+ *
  * A frame that cannot be read (oversized, truncated, unknown type) closes its connection, is
  * logged, and does not affect other connections. This is stricter than Go ttrpc, which reads
  * and discards an oversized body and answers ResourceExhausted, and skips unknown types:
@@ -172,7 +177,8 @@ typedef struct ttrpc_server_options
   unsigned max_requests_in_flight; /* per connection; 0 = TTRPC_DEFAULT_MAX_IN_FLIGHT */
   size_t max_output;              /* per connection, bytes; 0 = TTRPC_DEFAULT_MAX_OUTPUT */
   ttrpc_log_fn log;               /* NULL = lines on stderr */
-  void *log_userdata;
+  ttrpc_log_fn log_debug;         /* what is normal but may help a debugging reader; NULL = dropped */
+  void *log_userdata;             /* for both */
 } ttrpc_server_options_t;
 
 #define TTRPC_DEFAULT_MAX_CONNECTIONS 128

@@ -94,6 +94,20 @@ default_log(void *userdata, const char *fmt, ...)
 }
 
 #define server_log(s, ...) (s)->opts.log((s)->opts.log_userdata, __VA_ARGS__)
+#define server_debug(s, ...)                                       \
+  do                                                               \
+    {                                                              \
+      if ((s)->opts.log_debug)                                     \
+        (s)->opts.log_debug((s)->opts.log_userdata, __VA_ARGS__);  \
+    }                                                              \
+  while (0)
+
+/* The errors of a peer that closed its end: normal, not worth a warning (ttrpc.h). */
+static bool
+errno_is_hangup(int r)
+{
+  return r == -EPIPE || r == -ECONNRESET;
+}
 
 /* Intrusive doubly linked lists of calls and of connections, both with prev/next members. */
 #define LIST_UNLINK(head, item)                 \
@@ -229,9 +243,14 @@ conn_flush(ttrpc_conn_t *conn)
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   if (conn->dead)
     return;
-  if (ttrpc_writer_flush(&conn->writer, conn->fd, &err) < 0)
+  int r = ttrpc_writer_flush(&conn->writer, conn->fd, &err);
+  if (r < 0)
     {
-      server_log(conn->server, "ttrpc: connection of pid %d: %s", (int) conn->peer_pid, wedge_error_message(&err));
+      if (errno_is_hangup(r))
+        server_debug(conn->server, "ttrpc: connection of pid %d closed by the peer before %zu bytes of replies: %s",
+                     (int) conn->peer_pid, ttrpc_writer_pending(&conn->writer), wedge_error_message(&err));
+      else
+        server_log(conn->server, "ttrpc: connection of pid %d: %s", (int) conn->peer_pid, wedge_error_message(&err));
       conn_close(conn);
       return;
     }
@@ -479,7 +498,9 @@ conn_dispatch(ttrpc_conn_t *conn, ttrpc_call_t *call)
   call->in_handler = false;
   if (call->replied)
     {
-      if (ret < 0)
+      /* Without a message, ret is the reply's own failure (a handler that returns what
+       * ttrpc_call_reply*() gave), which conn_send_response and conn_flush report. */
+      if (ret < 0 && err.msg)
         server_log(s, "ttrpc: %s/%s failed after replying: %s", service, method, wedge_error_message(&err));
       call_free(call);
       return;
@@ -579,8 +600,12 @@ conn_handle_events(ttrpc_conn_t *conn, uint32_t events)
         }
       if (r < 0)
         {
-          server_log(conn->server, "ttrpc: closing connection of pid %d: %s", (int) conn->peer_pid,
-                     wedge_error_message(&err));
+          if (errno_is_hangup(r))
+            server_debug(conn->server, "ttrpc: connection of pid %d closed by the peer: %s", (int) conn->peer_pid,
+                         wedge_error_message(&err));
+          else
+            server_log(conn->server, "ttrpc: closing connection of pid %d: %s", (int) conn->peer_pid,
+                       wedge_error_message(&err));
           conn_close(conn);
           break;
         }

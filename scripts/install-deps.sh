@@ -18,6 +18,8 @@ packages=(
   containerd runc crun criu conmon
   # test harness: the image and bundle are built from busybox-static
   bats busybox-static util-linux procps iproute2 psmisc jq tmux
+  # the CRI suite's client (tests/helpers/cri/cri.py, run with /usr/bin/python3)
+  python3-grpcio python3-grpc-tools
 )
 if [ "${1:-}" = --bench ]; then
   packages+=(gnuplot-nox linux-perf)

@@ -55,21 +55,23 @@ daemon_listener(struct shim_ctx *ctx, wedge_error_t *err)
   return DAEMON_LISTEN_FD;
 }
 
-/* The runc shim removes its socket when it shuts down (service.go Shutdown reads `address`). */
+/* The daemon removes its socket file when its loop ends, whatever ended it (Shutdown with no
+ * task left, SIGTERM, the Create timeout, a failure), before it drains: from then on a `start`
+ * of the same group binds a new socket instead of handing containerd one that is closing. The
+ * path comes from the listening fd itself, known from the start: the bundle's `address`, which
+ * the runc shim reads at start for the same purpose (runc/task/service.go NewTaskService
+ * registers RemoveSocket as a shutdown callback), is gone by the time the loop ends, since
+ * containerd deletes the bundle as soon as Shutdown is answered (1.6.20 runtime/v2/shim.go
+ * waitShutdown, then `delete`, then bundle.Delete). A daemon that is killed cannot do this:
+ * `delete` removes the file then (delete.c). */
 static void
-daemon_remove_socket(void)
+daemon_remove_socket(struct shim_ctx *ctx, const char *address)
 {
-  char buf[256];
-  _cleanup_close_ int fd = open("address", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  if (address == NULL)
     return;
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  if (n <= 0)
-    return;
-  buf[n] = '\0';
-  const char *path = shimsock_path(buf);
-  if (path)
-    unlink(path);
+  const char *path = shimsock_path(address);
+  if (unlink(path) < 0 && errno != ENOENT)
+    shimlog(&ctx->log, SHIMLOG_WARN, "remove socket %s: %s", path, strerror(errno));
 }
 
 /* A Create that never comes (containerd gave up between `start` and Create, and will not send
@@ -102,16 +104,32 @@ daemon_on_shutdown(void *data)
   loop_exit(d->loop, 0);
 }
 
+static void __attribute__((format(printf, 3, 0)))
+daemon_ttrpc_vlog(struct shim_ctx *ctx, enum shimlog_level level, const char *fmt, va_list ap)
+{
+  if (!shimlog_enabled(&ctx->log, level))
+    return;
+  char buf[512];
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  shimlog(&ctx->log, level, "%s", buf);
+}
+
 static void __attribute__((format(printf, 2, 3)))
 daemon_ttrpc_log(void *userdata, const char *fmt, ...)
 {
-  struct shim_ctx *ctx = userdata;
-  char buf[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
+  daemon_ttrpc_vlog(userdata, SHIMLOG_WARN, fmt, ap);
   va_end(ap);
-  shimlog(&ctx->log, SHIMLOG_WARN, "%s", buf);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+daemon_ttrpc_debug(void *userdata, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  daemon_ttrpc_vlog(userdata, SHIMLOG_DEBUG, fmt, ap);
+  va_end(ap);
 }
 
 static void
@@ -258,7 +276,7 @@ daemon_setup(struct daemon *d, int listen_fd, wedge_error_t *err)
       close(listen_fd);
       return r;
     }
-  ttrpc_server_options_t opts = { .log = daemon_ttrpc_log, .log_userdata = ctx };
+  ttrpc_server_options_t opts = { .log = daemon_ttrpc_log, .log_debug = daemon_ttrpc_debug, .log_userdata = ctx };
   r = ttrpc_server_new(listen_fd, &opts, &d->server, err);
   if (r < 0)
     return r;
@@ -308,7 +326,7 @@ daemon_create_timeout_ms(struct shim_ctx *ctx)
 }
 
 static int
-daemon_serve(struct shim_ctx *ctx, int listen_fd)
+daemon_serve(struct shim_ctx *ctx, int listen_fd, const char *address)
 {
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   struct daemon d = { .ctx = ctx, .create_timeout_ms = daemon_create_timeout_ms(ctx) };
@@ -324,6 +342,7 @@ daemon_serve(struct shim_ctx *ctx, int listen_fd)
       shimlog(&ctx->log, SHIMLOG_INFO, "serving api on socket");
       status = loop_run(d.loop);
     }
+  daemon_remove_socket(ctx, address);
 
   /* The Shutdown reply is queued (and normally sent); give the socket a moment to take what is
    * left, then send the events still queued, as the runc shim closes its publisher. */
@@ -381,8 +400,14 @@ shim_daemon(struct shim_ctx *ctx)
       return 1;
     }
 
-  int status = daemon_serve(ctx, listen_fd);
-  daemon_remove_socket();
+  _cleanup_free_ char *address = NULL;
+  if (shimsock_listener_address(listen_fd, &address, &err) < 0)
+    {
+      shimlog(&ctx->log, SHIMLOG_WARN, "the socket file will not be removed at exit: %s", wedge_error_message(&err));
+      wedge_error_clear(&err);
+    }
+
+  int status = daemon_serve(ctx, listen_fd, address);
   shimlog_close(&ctx->log);
   return status;
 }

@@ -33,6 +33,7 @@
 #include "runc_options.h"
 #include "shim.h"
 #include "shim.pb-c.h"
+#include "shimsock.h"
 
 /* containerd kills us at 5 s; leave room for unmounting and answering. */
 #define DELETE_RUNTIME_TIMEOUT_MS 3000
@@ -186,6 +187,33 @@ delete_warn(struct shim_ctx *ctx, const char *what, wedge_error_t *err)
   wedge_error_clear(err);
 }
 
+/* The daemon removes its socket when it exits (daemon.c); one that was killed (OOM, SIGKILL)
+ * leaves it, and containerd's cleanup after a dead shim is this command. So the socket named
+ * by the bundle's `address` goes unless a daemon still accepts there: after a normal task
+ * delete, and for every container of a group but the last, the daemon is alive and keeps it.
+ * The runc shim's delete leaves the file; its next `start` of the same group replaces it, but a
+ * group that never comes back (every CRI pod, every ctr container) leaks one per kill. */
+static void
+delete_remove_socket(struct shim_ctx *ctx, const char *bundle)
+{
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  _cleanup_free_ char *path = NULL;
+  if (asprintf(&path, "%s/address", bundle) < 0)
+    return;
+  _cleanup_free_ char *address = read_small_file(path);
+  if (address == NULL)
+    {
+      if (errno != ENOENT)
+        shimlog(&ctx->log, SHIMLOG_WARN, "failed to read %s: %s", path, strerror(errno));
+      return;
+    }
+  int r = shimsock_remove_stale(address, &err);
+  if (r == -EADDRINUSE)
+    shimlog(&ctx->log, SHIMLOG_DEBUG, "%s", wedge_error_message(&err));
+  else if (r < 0)
+    delete_warn(ctx, "failed to remove the shim socket", &err);
+}
+
 /* The init's exit as the daemon recorded it and containerd never took (exitstore.h): the real
  * status rather than 137, which containerd then publishes as the task's exit. */
 static bool
@@ -255,6 +283,7 @@ shim_delete(struct shim_ctx *ctx)
       if (err.msg)
         delete_warn(ctx, "failed to read init pid file", &err);
       have_exit = delete_read_exit(ctx, bundle, &stored);
+      delete_remove_socket(ctx, bundle);
     }
 
   struct timespec now;

@@ -219,9 +219,11 @@ start_run(struct shim_ctx *ctx, char **ret_address, wedge_error_t *err)
   r = shimsock_listen(address, &listen_fd, err);
   if (r == -EADDRINUSE)
     {
+      wedge_error_clear(err);
+      r = shimsock_remove_stale(address, err);
       /* Another container of the same group already has a daemon: containerd gets its
        * address and a connection of its own to it. */
-      if (shimsock_can_connect(address))
+      if (r == -EADDRINUSE)
         {
           wedge_error_clear(err);
           r = shimsock_write_address("address", address, err);
@@ -233,10 +235,8 @@ start_run(struct shim_ctx *ctx, char **ret_address, wedge_error_t *err)
           *ret_address = TAKE_PTR(address);
           return 0;
         }
-      wedge_error_clear(err);
-      if (unlink(shimsock_path(address)) < 0 && errno != ENOENT)
-        return wedge_error_set_errno(err, errno, WEDGE_UNKNOWN, "remove pre-existing socket %s",
-                                     shimsock_path(address));
+      if (r < 0)
+        return wedge_error_prefix(err, "remove pre-existing socket");
       r = shimsock_listen(address, &listen_fd, err);
     }
   if (r < 0)

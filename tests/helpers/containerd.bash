@@ -2,7 +2,8 @@
 #
 #   containerd_start [runc|crun]   start one (sets CTRD_* below), wait for it, import busybox
 #   ctr_ ARGS...                   ctr against it, in its namespace
-#   containerd_leak_check          fail when a container, task, shim, cgroup or state entry remains
+#   containerd_leak_check          fail when a container, task, shim, socket, cgroup or state entry
+#                                  remains
 #   containerd_teardown            stop it and everything it started, unmount, remove its dir
 #   containerd_kill [SIG]          containerd alone dies (default KILL); shims and containers stay
 #   containerd_restart             start it again on the same root, state, sockets, namespace
@@ -49,8 +50,11 @@ CTRD_DEFAULT_IMAGE=docker.io/library/busybox:wedge
 # moved off /opt/containerd. The v1 runtime (io.containerd.runtime.v1.linux) stays: 1.6's tasks
 # service refuses to load without it ("no plugins registered for io.containerd.runtime.v1"); its
 # dirs are under our root and state.
+# CTRD_CRI_CONFIG=FUNCTION turns the cri plugin on: FUNCTION DIR prints its [plugins] tables
+# (tests/helpers/cri.bash: cri_config).
 containerd_write_config() {
-  local dir=$1
+  local dir=$1 cri='"io.containerd.grpc.v1.cri",'
+  [ -n "${CTRD_CRI_CONFIG:-}" ] && cri=""
   cat > "$dir/config.toml" <<TOML
 version = 2
 root = "$dir/root"
@@ -58,7 +62,7 @@ state = "$dir/state"
 temp = "$dir/tmp"
 oom_score = 0
 disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
+  $cri
   "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs",
   "io.containerd.snapshotter.v1.devmapper",
@@ -84,6 +88,9 @@ disabled_plugins = [
   [plugins."io.containerd.internal.v1.opt"]
     path = "$dir/opt"
 TOML
+  if [ -n "${CTRD_CRI_CONFIG:-}" ]; then
+    "$CTRD_CRI_CONFIG" "$dir" >> "$dir/config.toml" || return 1
+  fi
 }
 
 # containerd_start [runc|crun]: starts the private containerd, waits until it answers, imports
@@ -276,6 +283,13 @@ containerd_shim_pid() {
   return 1
 }
 
+# The files in /run/containerd/s as our containerd and its shims see it (the shims' sockets,
+# runc's and wedge's alike).
+containerd_shim_sockets() {
+  [ -d "$CTRD_DIR/run/containerd/s" ] || return 0
+  find "$CTRD_DIR/run/containerd/s" -mindepth 1
+}
+
 # The cgroup dirs of our namespace, deepest first: /sys/fs/cgroup/<controller>/<ns> with cgroup
 # v1 (and hybrid), /sys/fs/cgroup/<ns> with cgroup v2 alone.
 containerd_cgroup_dirs() {
@@ -288,8 +302,10 @@ containerd_cgroup_dirs() {
 
 # containerd_leak_check: while containerd still runs, fails (printing each leak) when a
 # container or task is still listed, a shim of ours still runs (it exits once its last task is
-# deleted; given 5 s), a task bundle dir, a runtime state entry, a mount under CTRD_DIR (in the
+# deleted; given 5 s), a task bundle dir, a runtime state entry, a shim socket (anything in the
+# /run/containerd/s the shims see, CTRD_DIR/run/containerd/s), a mount under CTRD_DIR (in the
 # private namespace, where container rootfs are mounted) or a cgroup of our namespace remains.
+# The socket dir is the shims' alone: containerd itself never writes there.
 containerd_leak_check() {
   local leaks=0 x deadline
   containerd_refresh_pid
@@ -314,6 +330,10 @@ containerd_leak_check() {
     case ${x##*/} in wedge-features-*.json) continue ;; esac
     [ -e "$x" ] && { echo "leak: state $x" >&2; leaks=1; }
   done
+  while IFS= read -r x; do
+    echo "leak: socket $x" >&2
+    leaks=1
+  done < <(containerd_shim_sockets)
   if [ -n "${CTRD_PID:-}" ] && pid_alive "$CTRD_PID"; then
     while IFS= read -r x; do
       # CTRD_TMPFS's own tmpfs mounts are containerd_teardown's to remove.

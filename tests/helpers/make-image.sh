@@ -1,19 +1,21 @@
 #!/bin/bash
-# make-image.sh OUT_TAR [NAME]
+# make-image.sh OUT_TAR [NAME [CMD_JSON]]
 #
 # Builds a one-layer OCI image archive (image-layout 1.0.0 in a tar) holding busybox-static, for
 # `ctr image import`. NAME (default docker.io/library/busybox:wedge) goes into index.json as the
 # `io.containerd.image.name` annotation, which ctr 1.6 import uses as the image name, and as
-# `org.opencontainers.image.ref.name` (the tag part), which other tools read.
+# `org.opencontainers.image.ref.name` (the tag part), which other tools read. CMD_JSON (a JSON
+# array, default ["sh"]) is the config's Cmd: the CRI suite's pause image gives its own.
 #
 # Reproducible: every tar entry has mtime 0, owner 0:0, sorted names; gzip without name/time;
 # the JSON documents are compact and their keys sorted. The same busybox gives the same digests.
 set -euo pipefail
 
-usage() { echo "usage: $0 OUT_TAR [NAME]" >&2; exit 2; }
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+usage() { echo "usage: $0 OUT_TAR [NAME [CMD_JSON]]" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 3 ] || usage
 out=$1
 name=${2:-docker.io/library/busybox:wedge}
+cmd=${3:-'["sh"]'}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=rootfs.bash
@@ -46,13 +48,13 @@ layer_digest=$(sha "$work/layer.tar.gz")
 layer_size=$(size "$work/layer.tar.gz")
 mv "$work/layer.tar.gz" "$layout/blobs/sha256/$layer_digest"
 
-jq -cnS --arg diff_id "$diff_id" '{
+jq -cnS --arg diff_id "$diff_id" --argjson cmd "$cmd" '{
   created: "1970-01-01T00:00:00Z",
   architecture: "amd64",
   os: "linux",
   config: {
     Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-    Cmd: ["sh"]
+    Cmd: $cmd
   },
   rootfs: { type: "layers", diff_ids: [$diff_id] },
   history: [{ created: "1970-01-01T00:00:00Z", created_by: "tests/helpers/make-image.sh" }]

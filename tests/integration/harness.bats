@@ -120,6 +120,33 @@ teardown() {
   [ "$status" -ne 0 ]
   [[ "$output" == *"leak: task sleeper"* ]]
   [[ "$output" == *"leak: shim"* ]]
+  [[ "$output" == *"leak: socket $CTRD_DIR/run/containerd/s/"* ]]
+}
+
+@test "the shims' /run/containerd/s is the private containerd's own, never the host's" {
+  containerd_start runc
+  ctr_ run -d "$CTRD_IMAGE" private-sock sleep 600
+  local shim sock
+  shim=$(containerd_shim_pids)
+  [ "$(wc -w <<<"$shim")" -eq 1 ]
+  # The shim is in containerd's mount namespace, which is not the test's.
+  [ "$(readlink "/proc/$shim/ns/mnt")" = "$(readlink "/proc/$CTRD_PID/ns/mnt")" ]
+  [ "$(readlink "/proc/$shim/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]
+  # What the shim and ctr see as /run/containerd/s is CTRD_DIR/run/containerd/s, and only that.
+  sock=$(containerd_shim_sockets)
+  [ "$(wc -w <<<"$sock")" -eq 1 ]
+  [ -S "$sock" ]
+  [ "$(nsenter -t "$shim" -m -- ls -A /run/containerd/s)" = "${sock##*/}" ]
+  [ ! -e "/run/containerd/s/${sock##*/}" ]
+  # A socket left there is a leak.
+  run containerd_leak_check
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"leak: socket $sock"* ]]
+  ctr_ task kill -s SIGKILL private-sock
+  wait_for 'ctr_ task ls | grep -q "private-sock.*STOPPED"' 30
+  ctr_ task delete private-sock
+  ctr_ container delete private-sock
+  containerd_leak_check
 }
 
 @test "teardown removes a running container, its shim, cgroups and mounts, and leaves nothing" {

@@ -13,6 +13,8 @@ setup_suite() {
     command -v "$tool" >/dev/null || missing+=("$tool")
   done
   [ -x /bin/busybox ] || missing+=(busybox-static)
+  # The CRI suite's client (tests/helpers/cri/cri.py) runs on Debian's python3, not a pyenv one.
+  /usr/bin/python3 -c 'import grpc, grpc_tools' 2>/dev/null || missing+=(python3-grpcio python3-grpc-tools)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "setup_suite: missing: ${missing[*]} (run scripts/install-deps.sh)" >&2
     return 1

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -221,6 +222,45 @@ test_write_address_atomically(void **state)
   rmdir(dir);
 }
 
+/* The daemon's address comes from its listening fd; `start` and `delete` remove a socket file
+ * only when nobody listens on it. */
+static void
+test_listener_address_and_remove_stale(void **state)
+{
+  (void) state;
+  _cleanup_free_ char *dir = make_tmpdir();
+  _cleanup_free_ char *address = NULL, *bound = NULL;
+  assert_int_equal(shimsock_address(dir, "/a.sock", "ns", "grp", &address, NULL), 0);
+  int fd = -1;
+  assert_int_equal(shimsock_listen(address, &fd, NULL), 0);
+  assert_int_equal(shimsock_listener_address(fd, &bound, NULL), 0);
+  assert_string_equal(bound, address);
+
+  /* A live listener keeps its file. */
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(shimsock_remove_stale(address, &err), -EADDRINUSE);
+  assert_int_equal(access(shimsock_path(address), F_OK), 0);
+  wedge_error_clear(&err);
+
+  /* Once it is closed the file is stale and goes; a second call finds nothing to do. */
+  close(fd);
+  assert_int_equal(shimsock_remove_stale(address, NULL), 0);
+  assert_int_equal(access(shimsock_path(address), F_OK), -1);
+  assert_int_equal(shimsock_remove_stale(address, NULL), 0);
+  assert_int_equal(shimsock_remove_stale("abstract-name", &err), -EINVAL);
+  wedge_error_clear(&err);
+
+  /* An unnamed socket has no path to give. */
+  int pair[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  _cleanup_free_ char *none = NULL;
+  assert_int_equal(shimsock_listener_address(pair[0], &none, &err), -EINVAL);
+  assert_null(none);
+  close(pair[0]);
+  close(pair[1]);
+  rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -230,6 +270,7 @@ main(void)
     cmocka_unit_test(test_group_id_from_annotations),
     cmocka_unit_test(test_listen_creates_0600_socket_and_detects_reuse),
     cmocka_unit_test(test_write_address_atomically),
+    cmocka_unit_test(test_listener_address_and_remove_stale),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

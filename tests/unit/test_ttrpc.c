@@ -43,6 +43,7 @@ typedef struct fixture
   char path[128];
   ttrpc_server_t *server;
   char log[8192];
+  char debug[8192];
   ttrpc_call_t *deferred[8];
   size_t n_deferred;
   unsigned cancelled;
@@ -53,18 +54,35 @@ typedef struct fixture
   pthread_mutex_t lock;
 } fixture_t;
 
+/* Appends one line to out[cap]. */
+static void __attribute__((format(printf, 3, 0)))
+capture_line(char *out, size_t cap, const char *fmt, va_list ap)
+{
+  size_t used = strlen(out);
+  vsnprintf(out + used, cap - used, fmt, ap);
+  used = strlen(out);
+  if (used + 1 < cap)
+    strcat(out, "\n");
+}
+
 static void __attribute__((format(printf, 2, 3)))
 capture_log(void *userdata, const char *fmt, ...)
 {
   fixture_t *f = userdata;
-  size_t used = strlen(f->log);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(f->log + used, sizeof(f->log) - used, fmt, ap);
+  capture_line(f->log, sizeof(f->log), fmt, ap);
   va_end(ap);
-  used = strlen(f->log);
-  if (used + 1 < sizeof(f->log))
-    strcat(f->log, "\n");
+}
+
+static void __attribute__((format(printf, 2, 3)))
+capture_debug(void *userdata, const char *fmt, ...)
+{
+  fixture_t *f = userdata;
+  va_list ap;
+  va_start(ap, fmt);
+  capture_line(f->debug, sizeof(f->debug), fmt, ap);
+  va_end(ap);
 }
 
 /* Connect: replies at once with ConnectResponse; records metadata and the stream id. */
@@ -173,6 +191,7 @@ fixture_setup_with(void **state, const ttrpc_server_options_t *base)
 
   ttrpc_server_options_t opts = base ? *base : (ttrpc_server_options_t) { 0 };
   opts.log = capture_log;
+  opts.log_debug = capture_debug;
   opts.log_userdata = f;
   assert_int_equal(ttrpc_server_new(lfd, &opts, &f->server, &err), 0);
   assert_int_equal(ttrpc_server_register(f->server, TASK_SERVICE, task_methods, ARRAY_SIZE(task_methods), f, &err),
@@ -850,6 +869,52 @@ test_server_out_of_fds(void **state)
   close(fd);
 }
 
+/* containerd (2.x most often) closes a task's connection without reading the last reply: the
+ * server's write fails with EPIPE, or with ECONNRESET when replies were left unread. That is a
+ * peer going away, not a fault: the connection closes with a debug line and no warning, and the
+ * server goes on serving. */
+static void
+test_server_peer_hangup_is_not_a_warning(void **state)
+{
+  fixture_t *f = *state;
+
+  /* A request, then the close, before the server has read either: its reply meets EPIPE. */
+  int fd = raw_connect(f);
+  write_hex(fd, CONNECT_REQUEST_HEX);
+  close(fd);
+  pump(f);
+  assert_int_equal(f->n_seen, 1);
+  assert_int_equal(ttrpc_server_connection_count(f->server), 0);
+
+  /* A reply much larger than the socket buffers, of which the peer reads a little and leaves
+   * the rest unread when it closes. */
+  fd = raw_connect(f);
+  send_request(fd, 1, TASK_SERVICE, "Stats", NULL);
+  pump(f);
+  uint8_t buf[4096];
+  assert_true(read(fd, buf, sizeof(buf)) > 0);
+  close(fd);
+  pump(f);
+  assert_int_equal(ttrpc_server_connection_count(f->server), 0);
+
+  assert_string_equal(f->log, "");
+  /* One line for each connection, at debug level. */
+  const char *first = strstr(f->debug, "closed by the peer before 20 bytes of replies: ttrpc: write: Broken pipe\n");
+  assert_non_null(first);
+  assert_non_null(strstr(first + 1, "closed by the peer"));
+
+  /* Still serving. */
+  fd = raw_connect(f);
+  send_request(fd, 3, TASK_SERVICE, "Shutdown", NULL);
+  pump(f);
+  ttrpc_frame_t frame = { 0 };
+  assert_true(read_frame(fd, &frame));
+  assert_frame_hex(&frame, 3, "");
+  ttrpc_frame_clear(&frame);
+  close(fd);
+  assert_string_equal(f->log, "");
+}
+
 static void
 test_server_slow_reader_does_not_block(void **state)
 {
@@ -1091,6 +1156,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_server_limits, fixture_setup_small, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_server_out_of_fds, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_server_slow_reader_does_not_block, fixture_setup, fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_server_peer_hangup_is_not_a_warning, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_server_refuses_other_users, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_client_round_trip, fixture_setup, fixture_teardown),
     cmocka_unit_test(test_client_sees_server_close),
