@@ -302,15 +302,27 @@ runtime_options(fixture_t *f, uint8_t *buf)
   return any;
 }
 
+/* A Create of `id` in the fixture's bundle by the stand-in runtime; `buf` and `any` hold its
+ * options. */
+static void
+create_request(fixture_t *f, const char *id, uint8_t *buf, Google__Protobuf__Any *any,
+               Containerd__Task__V2__CreateTaskRequest *req)
+{
+  *any = runtime_options(f, buf);
+  *req = (Containerd__Task__V2__CreateTaskRequest) CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+  req->id = (char *) id;
+  req->bundle = f->bundle;
+  req->options = any;
+  req->stdout = "";
+}
+
 static void
 create_with_stdout(fixture_t *f, const char *id, const char *stdout_path, uint32_t *ret_pid)
 {
   uint8_t buf[512];
-  Google__Protobuf__Any any = runtime_options(f, buf);
-  Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
-  req.id = (char *) id;
-  req.bundle = f->bundle;
-  req.options = &any;
+  Google__Protobuf__Any any;
+  Containerd__Task__V2__CreateTaskRequest req;
+  create_request(f, id, buf, &any, &req);
   req.stdout = (char *) (stdout_path ? stdout_path : "");
   ProtobufCMessage *resp = NULL;
   char msg[512];
@@ -935,12 +947,9 @@ test_requests_wait_for_create(void **state)
 
   hold(f, "create", true);
   uint8_t buf[512];
-  Google__Protobuf__Any any = runtime_options(f, buf);
-  Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
-  req.id = "c2";
-  req.bundle = f->bundle;
-  req.options = &any;
-  req.stdout = "";
+  Google__Protobuf__Any any;
+  Containerd__Task__V2__CreateTaskRequest req;
+  create_request(f, "c2", buf, &any, &req);
   call_t create_, state_;
   call_begin(&create_, f, "Create", &req.base, &containerd__task__v2__create_task_response__descriptor);
   pump_for(f, 200);
@@ -978,12 +987,9 @@ test_failed_create_answers_waiting_requests(void **state)
   assert_int_equal(tu_write_file(fail, "", 0600), 0);
   hold(f, "create", true);
   uint8_t buf[512];
-  Google__Protobuf__Any any = runtime_options(f, buf);
-  Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
-  req.id = "c2";
-  req.bundle = f->bundle;
-  req.options = &any;
-  req.stdout = "";
+  Google__Protobuf__Any any;
+  Containerd__Task__V2__CreateTaskRequest req;
+  create_request(f, "c2", buf, &any, &req);
   call_t create_, kill_;
   call_begin(&create_, f, "Create", &req.base, &containerd__task__v2__create_task_response__descriptor);
   pump_for(f, 200);
