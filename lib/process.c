@@ -16,7 +16,13 @@
 #include "pidfile.h"
 
 /* The legality of every (kind, state, operation), in one place, as s6-supervise keeps one action
- * per (state, event). The texts are those of containerd's runc shim (pkg/process/init_state.go,
+ * per (state, event). An operation is checked when it begins (its runtime call is about to
+ * start), against the state the operation before it left: the caller runs one operation per
+ * process at a time, in arrival order (task.c's queue, the runc shim's per-process mutex). The
+ * move to `next` happens when the runtime call is over (proc_finish); only an exit
+ * (PROC_OP_SET_EXITED) is recorded while a call is in flight, and the rows below keep it: a
+ * Start, Resume or Delete finishing after it moves a stopped process on only where the table
+ * allows (start/resume: no, it stays stopped; delete: to deleted). The texts are those of containerd's runc shim (pkg/process/init_state.go,
  * exec_state.go, deleted_state.go), so clients see the same errors as with runc-v2; where the runc
  * shim has no such pair (the pausing window, which its mutex hides, and container-wide
  * operations sent to an exec) the text is ours, in the same words. */
