@@ -409,7 +409,7 @@ PY
 }
 
 section_podexec() {
-  local run shim i t0 t1 pid sampler peak
+  local run shim i t0 t1 pid sampler peak execs
   use_runtime runc
   for shim in "${SHIMS[@]}"; do
     for i in $(seq "$POD_CTRS"); do
@@ -431,10 +431,12 @@ section_podexec() {
       inflight_sampler "$pid" "$BENCH_WORK/inflight" &
       sampler=$!
       t0=$EPOCHREALTIME
+      execs=()
       for i in $(seq "$POD_EXECS"); do
         ctrx task exec --exec-id "b$run-$i" "$ID_PREFIX-p-$shim-$(((i - 1) % POD_CTRS + 1))" true &
+        execs+=($!)
       done
-      wait $(jobs -p | grep -vx "$sampler")
+      wait "${execs[@]}"
       t1=$EPOCHREALTIME
       touch "$BENCH_WORK/inflight.stop"
       wait "$sampler"
