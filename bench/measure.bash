@@ -382,13 +382,15 @@ section_exec() {
 POD_CTRS=4
 POD_EXECS=8
 
-# inflight_sampler PID OUT: until OUT.stop exists, counts the runtime calls PID has in flight
-# (its children running the runtime, `runc`) every 2 ms and writes the largest count to OUT.
+# inflight_sampler PID OUT: creates OUT.ready, then until OUT.stop exists counts the runtime calls
+# PID has in flight (its children running the runtime, `runc`) every 2 ms and writes the largest
+# count to OUT.
 inflight_sampler() {
   python3 - "$1" "$2" << 'PY'
 import glob, os, sys, time
 pid, out = sys.argv[1], sys.argv[2]
 peak = 0
+open(out + ".ready", "w").close()
 while not os.path.exists(out + ".stop"):
     n = 0
     for f in glob.glob(f"/proc/{pid}/task/*/children"):
@@ -427,9 +429,11 @@ section_podexec() {
       t1=$EPOCHREALTIME
       emit podexec exec1_wall "$shim" runc "$POD_CTRS" "$run" "$(elapsed_ms "$t0" "$t1")" ms
 
-      rm -f "$BENCH_WORK/inflight" "$BENCH_WORK/inflight.stop"
+      rm -f "$BENCH_WORK/inflight" "$BENCH_WORK/inflight.stop" "$BENCH_WORK/inflight.ready"
       inflight_sampler "$pid" "$BENCH_WORK/inflight" &
       sampler=$!
+      # Python may take longer to start than the whole burst.
+      while [ ! -e "$BENCH_WORK/inflight.ready" ]; do sleep 0.01; done
       t0=$EPOCHREALTIME
       execs=()
       for i in $(seq "$POD_EXECS"); do
