@@ -80,6 +80,10 @@ struct task_process
   struct task_op *queue;   /* requests waiting their turn, in arrival order */
   struct task_op *running; /* the one whose turn it is */
   bool gone;               /* deleted (or never created): freed once its op is over */
+  /* Delete lets the stdio copiers finish first (PROC_IO_DRAIN_TIMEOUT_MS at most), on the loop. */
+  struct task_op *drain_op;
+  struct loop_source *drain_timer;
+  bool drained;
 };
 
 struct task_container
@@ -429,7 +433,11 @@ static void
 task_io_drained(struct iocopy *io, void *data)
 {
   (void) io;
-  task_report_exit(data);
+  struct task_process *tp = data;
+  task_report_exit(tp);
+  /* A Delete waiting for this goes on from its timer, outside the copier's callback. */
+  if (tp->drain_op)
+    (void) loop_timer_set(tp->drain_timer, 0);
 }
 
 /* TaskExit waits until the process's output has reached the client (runc shim: the exit is
@@ -515,12 +523,13 @@ task_claim_cached(struct task_service *ts, struct task_process *tp)
     task_claim(tp, tp->proc->pid, status);
 }
 
+/* Delete's drain already happened on the loop (task_begin_delete): nothing left to wait for. */
 static int
 task_io_wait(struct proc *p, int timeout_ms, void *data)
 {
   (void) p;
   struct task_process *tp = data;
-  return tp->io ? iocopy_wait(tp->io, timeout_ms) : 0;
+  return tp->io && !tp->drained ? iocopy_wait(tp->io, timeout_ms) : 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -530,6 +539,8 @@ static void
 task_process_destroy(struct task_process *tp)
 {
   task_queue_flush(tp);
+  tp->drain_op = NULL;
+  loop_source_free(TAKE_PTR(tp->drain_timer));
   /* Nobody will report this process any more: answer its waiters with what is known. */
   task_release_waiters(tp);
   iocopy_free(tp->io);
@@ -1463,10 +1474,50 @@ task_finish_delete(struct task_op *op, int r, wedge_error_t *err)
 }
 
 static int
-task_begin_delete(struct task_op *op, wedge_error_t *err)
+task_delete_go(struct task_op *op, wedge_error_t *err)
 {
+  op->tp->drained = true;
   struct proc_async as = task_op_async(op);
   return task_after(op, proc_delete_async(op->tp->proc, &as, err), task_finish_delete, err);
+}
+
+/* The output drained, or PROC_IO_DRAIN_TIMEOUT_MS passed: the Delete goes on. */
+static int
+task_on_drain_timer(struct loop_source *s, uint64_t now_usec, void *data)
+{
+  (void) s;
+  (void) now_usec;
+  struct task_process *tp = data;
+  struct task_op *op = TAKE_PTR(tp->drain_op);
+  loop_source_free(TAKE_PTR(tp->drain_timer));
+  if (op == NULL)
+    return 0;
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  int r = task_delete_go(op, &err);
+  if (r != 0)
+    task_op_done(op, r, &err);
+  return 0;
+}
+
+/* As the runc shim, Delete gives the copiers PROC_IO_DRAIN_TIMEOUT_MS to flush what the process
+ * wrote; it waits on the loop, so other containers' requests and output go on meanwhile. */
+static int
+task_begin_delete(struct task_op *op, wedge_error_t *err)
+{
+  struct task_process *tp = op->tp;
+  int r = proc_check(tp->proc->kind, tp->proc->state, PROC_OP_DELETE, err);
+  if (r < 0)
+    return r;
+  if (tp->io && !tp->drained && !iocopy_is_done(tp->io)
+      && loop_add_timer(tp->c->ts->loop, (uint64_t) PROC_IO_DRAIN_TIMEOUT_MS * 1000, task_on_drain_timer, tp,
+                        &tp->drain_timer, NULL)
+           == 0)
+    {
+      tp->drain_op = op;
+      iocopy_on_done(tp->io, task_io_drained, tp);
+      return 0;
+    }
+  return task_delete_go(op, err);
 }
 
 static int

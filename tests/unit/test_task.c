@@ -692,24 +692,33 @@ test_unknown_options_type_is_ignored(void **state)
   assert_string_equal(opts, "{}");
 }
 
+/* Creates and starts `id` with stdout to a FIFO, while a process the stand-in runtime leaves
+ * behind holds the stdout pipe and writes "late\n" half a second later. Returns the FIFO's
+ * read end (non-blocking). */
+static int
+start_with_late_output(fixture_t *f, const char *id)
+{
+  _cleanup_free_ char *flag = tu_path(f->dir, "hold-stdout");
+  _cleanup_free_ char *fifo = tu_path(f->dir, "stdout");
+  assert_int_equal(tu_write_file(flag, "", 0600), 0);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  int rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  assert_true(rd >= 0);
+  uint32_t pid;
+  create_with_stdout(f, id, fifo, &pid);
+  Containerd__Task__V2__StartRequest s = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  s.id = (char *) id;
+  assert_int_equal(call(f, "Start", &s.base, NULL, NULL, NULL, 0, NULL), 0);
+  return rd;
+}
+
 /* The exit is reported (TaskExit, Wait) only once everything the container wrote reached the
  * client: here a process that outlives the init holds the stdout pipe for half a second. */
 static void
 test_exit_waits_for_output(void **state)
 {
   fixture_t *f = *state;
-  _cleanup_free_ char *flag = tu_path(f->dir, "hold-stdout");
-  _cleanup_free_ char *fifo = tu_path(f->dir, "stdout");
-  assert_int_equal(tu_write_file(flag, "", 0600), 0);
-  assert_int_equal(mkfifo(fifo, 0600), 0);
-  _cleanup_close_ int rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  assert_true(rd >= 0);
-
-  uint32_t pid;
-  create_with_stdout(f, "c1", fifo, &pid);
-  Containerd__Task__V2__StartRequest s = CONTAINERD__TASK__V2__START_REQUEST__INIT;
-  s.id = "c1";
-  assert_int_equal(call(f, "Start", &s.base, NULL, NULL, NULL, 0, NULL), 0);
+  _cleanup_close_ int rd = start_with_late_output(f, "c1");
   Containerd__Task__V2__WaitRequest w = CONTAINERD__TASK__V2__WAIT_REQUEST__INIT;
   w.id = "c1";
   call_t waiter;
@@ -1010,6 +1019,45 @@ test_failed_create_answers_waiting_requests(void **state)
   assert_int_equal(task_service_count(f->ts), 0);
 }
 
+/* Delete lets the output drain first (at most PROC_IO_DRAIN_TIMEOUT_MS), on the loop: another
+ * container's requests are answered meanwhile. */
+static void
+test_delete_drains_output_on_the_loop(void **state)
+{
+  fixture_t *f = *state;
+  uint32_t pid;
+  create(f, "c2", &pid);
+  _cleanup_close_ int rd = start_with_late_output(f, "c1");
+  assert_true(task_service_reap(f->ts, FAKE_PID, 0));
+
+  Containerd__Task__V2__DeleteRequest d = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+  d.id = "c1";
+  call_t del;
+  call_begin(&del, f, "Delete", &d.base, &containerd__task__v2__delete_response__descriptor);
+  pump_for(f, 200);
+  assert_false(atomic_load(&del.done));
+  Containerd__Task__V2__StateResponse *st = state_of(f, "c2", "");
+  assert_int_equal(st->status, CONTAINERD__V1__TYPES__STATUS__CREATED);
+  protobuf_c_message_free_unpacked(&st->base, NULL);
+  assert_false(atomic_load(&del.done));
+
+  /* The client reads the late output: the Delete goes on. */
+  char buf[64] = "";
+  size_t got = 0;
+  for (int i = 0; i < 500 && got < 5; i++)
+    {
+      pump_once(f, 10);
+      ssize_t n = read(rd, buf + got, sizeof(buf) - 1 - got);
+      if (n > 0)
+        got += (size_t) n;
+    }
+  assert_string_equal(buf, "late\n");
+  call_end(&del);
+  assert_int_equal(del.r, 0);
+  protobuf_c_message_free_unpacked(del.resp, NULL);
+  assert_int_equal(task_service_count(f->ts), 1);
+}
+
 int
 main(void)
 {
@@ -1028,6 +1076,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_one_process_requests_in_turn, setup, teardown),
     cmocka_unit_test_setup_teardown(test_requests_wait_for_create, setup, teardown),
     cmocka_unit_test_setup_teardown(test_failed_create_answers_waiting_requests, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_delete_drains_output_on_the_loop, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
