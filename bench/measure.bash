@@ -20,7 +20,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${BENCH_CSV:?}" "${BENCH_WORK:?}" "${CTRD_PID:?}" "${CTRD_REAPER_PID:?}" "${CTRD_SOCK:?}" "${CTRD_NS:?}" "${CTRD_DIR:?}" "${CTRD_IMAGE:?}"
 read -r -a SHIMS <<< "${BENCH_SHIMS:-wedge runc.v2}"
 read -r -a SIZES <<< "${BENCH_SIZES:-1 10 50}"
-read -r -a SECTIONS <<< "${BENCH_SECTIONS:-memory lifecycle phases exec stdout density}"
+read -r -a SECTIONS <<< "${BENCH_SECTIONS:-memory lifecycle phases exec podexec stdout density}"
 RUNS=${BENCH_RUNS:-5}
 MEM_RUNS=${BENCH_MEM_RUNS:-3}
 IO_RUNS=${BENCH_IO_RUNS:-3}
@@ -375,6 +375,83 @@ section_exec() {
   remove_all_ctrs
 }
 
+# ---- 3b. a pod's execs at once: one shim for 4 containers, 8 `ctr task exec` together ----
+
+# The CRI sandbox annotation groups a pod's containers into one shim, as under Kubernetes (both
+# shims read it). Until a CRI client drives the bench, ctr stands in for kubelet's probes.
+POD_CTRS=4
+POD_EXECS=8
+
+# inflight_sampler PID OUT: creates OUT.ready, then until OUT.stop exists counts the runtime calls
+# PID has in flight (its children running the runtime, `runc`) every 2 ms and writes the largest
+# count to OUT.
+inflight_sampler() {
+  python3 - "$1" "$2" << 'PY'
+import glob, os, sys, time
+pid, out = sys.argv[1], sys.argv[2]
+peak = 0
+open(out + ".ready", "w").close()
+while not os.path.exists(out + ".stop"):
+    n = 0
+    for f in glob.glob(f"/proc/{pid}/task/*/children"):
+        try:
+            kids = open(f).read().split()
+        except OSError:
+            continue
+        for k in kids:
+            try:
+                if open(f"/proc/{k}/comm").read().strip() == "runc":
+                    n += 1
+            except OSError:
+                pass
+    peak = max(peak, n)
+    time.sleep(0.002)
+open(out, "w").write(f"{peak}\n")
+PY
+}
+
+section_podexec() {
+  local run shim i t0 t1 pid sampler peak execs
+  use_runtime runc
+  for shim in "${SHIMS[@]}"; do
+    for i in $(seq "$POD_CTRS"); do
+      ctrx run -d --runtime "$(runtime_class "$shim")" --annotation "io.kubernetes.cri.sandbox-id=$ID_PREFIX-pod-$shim" \
+        "$CTRD_IMAGE" "$ID_PREFIX-p-$shim-$i" sleep 3600 >/dev/null
+    done
+    ctrx task exec --exec-id warm "$ID_PREFIX-p-$shim-1" true
+  done
+  for run in $(seq "$RUNS"); do
+    log "podexec run $run/$RUNS"
+    for shim in $(in_turn "$run"); do
+      pid=$(containerd_shim_pid "$ID_PREFIX-p-$shim-1")
+      t0=$EPOCHREALTIME
+      ctrx task exec --exec-id "s$run" "$ID_PREFIX-p-$shim-1" true
+      t1=$EPOCHREALTIME
+      emit podexec exec1_wall "$shim" runc "$POD_CTRS" "$run" "$(elapsed_ms "$t0" "$t1")" ms
+
+      rm -f "$BENCH_WORK/inflight" "$BENCH_WORK/inflight.stop" "$BENCH_WORK/inflight.ready"
+      inflight_sampler "$pid" "$BENCH_WORK/inflight" &
+      sampler=$!
+      # Python may take longer to start than the whole burst.
+      while [ ! -e "$BENCH_WORK/inflight.ready" ]; do sleep 0.01; done
+      t0=$EPOCHREALTIME
+      execs=()
+      for i in $(seq "$POD_EXECS"); do
+        ctrx task exec --exec-id "b$run-$i" "$ID_PREFIX-p-$shim-$(((i - 1) % POD_CTRS + 1))" true &
+        execs+=($!)
+      done
+      wait "${execs[@]}"
+      t1=$EPOCHREALTIME
+      touch "$BENCH_WORK/inflight.stop"
+      wait "$sampler"
+      peak=$(cat "$BENCH_WORK/inflight")
+      emit podexec exec8_wall "$shim" runc "$POD_CTRS" "$run" "$(elapsed_ms "$t0" "$t1")" ms
+      emit podexec exec8_inflight "$shim" runc "$POD_CTRS" "$run" "$peak" count
+    done
+  done
+  remove_all_ctrs
+}
+
 # ---- 4. stdout throughput ----
 
 # sample_shim ID OUT: waits for the shim of container ID, then until it exits writes
@@ -460,7 +537,7 @@ section_density() {
 
 for section in "${SECTIONS[@]}"; do
   case $section in
-    memory | lifecycle | phases | exec | stdout | density) "section_$section" ;;
+    memory | lifecycle | phases | exec | podexec | stdout | density) "section_$section" ;;
     *) echo "measure: unknown section '$section'" >&2; exit 2 ;;
   esac
 done

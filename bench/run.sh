@@ -9,7 +9,8 @@
 # has no /sys/fs/cgroup/unified, so crun and runc both work there; DIR/src first in its PATH, so
 # io.containerd.wedge.v2 finds the build's shim) and runs bench/measure.bash in that namespace.
 # Sections: memory, lifecycle, phases (needs perf: where each `ctr run --rm` spends its wall
-# time, process by process), exec, stdout, density.
+# time, process by process), exec, podexec (a pod's 4 containers in one shim, 8 execs at once:
+# wall time and runtime calls in flight), stdout, density.
 # Every figure is measured over several runs with the shims taking turns (A B, B A, ...). Prints the
 # table (median [min-max], ratio wedge / runc.v2, the targets), and writes to --out
 # (default bench/results): <stamp>.csv (raw rows), <stamp>.md (the table), <stamp>.png (chart).
@@ -23,13 +24,13 @@ bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source_dir=$(cd "$bench_dir/.." && pwd)
 
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 build=$source_dir/build
 shims=wedge,runc.v2
-sections=memory,lifecycle,phases,exec,stdout,density
+sections=memory,lifecycle,phases,exec,podexec,stdout,density
 runs=10 mem_runs=3 io_runs=3 sizes=1,10,50 stdout_mib=1024
 density=200 density_runs=1 density_timeout=300
 out=$bench_dir/results

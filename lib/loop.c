@@ -753,3 +753,44 @@ loop_run(struct loop *l)
   l->exit_requested = false;
   return l->exit_code;
 }
+
+int
+loop_sync_begin(struct loop_sync *s, wedge_error_t *err)
+{
+  *s = (struct loop_sync){ .err = WEDGE_ERROR_INIT };
+  return loop_new(&s->loop, err);
+}
+
+void
+loop_sync_complete(struct loop_sync *s, int r, wedge_error_t *err)
+{
+  s->done = true;
+  s->r = r;
+  if (err)
+    wedge_error_move(&s->err, err);
+}
+
+int
+loop_sync_end(struct loop_sync *s, int started, wedge_error_t *err)
+{
+  int r = started;
+  if (started == 0)
+    {
+      while (!s->done && r >= 0)
+        r = loop_run_once(s->loop, -1);
+      if (r >= 0)
+        {
+          r = s->r;
+          if (err)
+            wedge_error_move(err, &s->err);
+        }
+      else
+        wedge_error_set(err, -r, WEDGE_INTERNAL, "event loop failed");
+    }
+  else if (started > 0)
+    r = 0;
+  wedge_error_clear(&s->err);
+  loop_free(s->loop);
+  s->loop = NULL;
+  return r;
+}

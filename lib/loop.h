@@ -133,4 +133,31 @@ int loop_run(struct loop *l);
 void loop_exit(struct loop *l, int code);
 bool loop_exit_requested(const struct loop *l);
 
+/* Running one asynchronous operation to completion on a private loop: the blocking API that the
+ * CLI and the unit tests use is the asynchronous one run this way, so there is one
+ * implementation of each operation. The pattern, for an operation `op_async(loop, done, data)`
+ * whose `done` callback stores its results and calls loop_sync_complete():
+ *
+ *   struct loop_sync s;
+ *   int r = loop_sync_begin(&s, err);
+ *   if (r < 0) return r;
+ *   return loop_sync_end(&s, op_async(s.loop, done, &s, err), err);
+ *
+ * loop_sync_end() runs the loop until loop_sync_complete() was called when `started` is 0, takes
+ * over the result (r and the error) and frees the loop; a negative `started` (nothing started, the
+ * error already in err) and 1 (finished at once, success) are returned as they are. The private
+ * loop is a loop of its own, so this may be called from a callback of another loop, which then
+ * waits meanwhile. */
+struct loop_sync
+{
+  struct loop *loop;
+  bool done;
+  int r;
+  wedge_error_t err;
+};
+int loop_sync_begin(struct loop_sync *s, wedge_error_t *err);
+/* Records the result (taking the error's message) and ends loop_sync_end()'s wait. */
+void loop_sync_complete(struct loop_sync *s, int r, wedge_error_t *err);
+int loop_sync_end(struct loop_sync *s, int started, wedge_error_t *err);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "loop.h"
 #include "runtime_log.h"
 #include "spawn.h"
 
@@ -218,15 +219,87 @@ oci_spawn_fd(int fd)
   return fd < 0 ? SPAWN_NULL : fd;
 }
 
-/* Runs the command built in `a`. On success *ret holds the finished process (captured output
- * when OCI_IO_CAPTURE). With c->foreground a non-zero exit without a logged error is a result
- * (the workload's status), not a failure. */
+/* One runtime call in flight on a loop: what its completion needs to say what happened. */
+struct oci_job
+{
+  const struct oci_runtime *rt; /* borrowed: the owner cancels the job before freeing it */
+  const char *op;
+  bool foreground;
+  off_t log_offset;
+  struct spawn_job *spawn;
+  oci_done_fn done;
+  void *data;
+};
+
+/* What the runtime's exit means: a failure with the runtime's own words, or a result. With
+ * foreground a non-zero exit without a logged error is a result (the workload's status). */
 static int
-oci_call_run(const struct oci_runtime *rt, struct oci_argv *a, const struct oci_call *c, struct spawn_result *ret,
-             wedge_error_t *err)
+oci_call_result(const struct oci_job *job, int r, struct spawn_result *res, wedge_error_t *err)
+{
+  const struct oci_runtime *rt = job->rt;
+  if (r < 0)
+    return wedge_error_prefix(err, "OCI runtime %s failed", job->op);
+
+  if (!res->exited)
+    {
+      char how[128];
+      _cleanup_free_ char *said = oci_runtime_message(rt, job->log_offset, res);
+      return wedge_error_set(err, ECHILD, WEDGE_UNKNOWN, "OCI runtime %s failed: %s crashed (%s)%s%s", job->op,
+                             rt->binary, spawn_result_describe(res, how, sizeof how), said ? ": " : "",
+                             said ? said : "");
+    }
+
+  if (res->status != 0)
+    {
+      _cleanup_free_ char *logged = runtime_log_last_error(rt->log_path, job->log_offset);
+      if (job->foreground && logged == NULL)
+        return 0;
+      _cleanup_free_ char *said = logged ? TAKE_PTR(logged) : oci_runtime_message(rt, job->log_offset, res);
+      if (said)
+        return oci_fail_text(job->op, said, err);
+      char how[128];
+      return wedge_error_set(err, EIO, WEDGE_UNKNOWN, "OCI runtime %s failed: %s", job->op,
+                             spawn_result_describe(res, how, sizeof how));
+    }
+  return 0;
+}
+
+static void
+oci_job_spawned(int r, struct spawn_result *res, wedge_error_t *err, void *data)
+{
+  struct oci_job *job = data;
+  r = oci_call_result(job, r, res, err);
+  struct oci_outcome o = { 0 };
+  if (r >= 0)
+    o = (struct oci_outcome){ .status = res->status, .out = TAKE_PTR(res->out), .out_len = res->out_len };
+  spawn_result_clear(res);
+  oci_done_fn done = job->done;
+  void *done_data = job->data;
+  free(job);
+  done(r, &o, err, done_data);
+  free(o.out);
+}
+
+void
+oci_job_cancel(struct oci_job *job)
+{
+  if (job == NULL)
+    return;
+  spawn_job_cancel(job->spawn);
+  free(job);
+}
+
+/* Starts the command built in `a` on as->loop (and frees the argv: the runtime has exec'd when
+ * spawn_async returns). */
+static int
+oci_call_submit(const struct oci_runtime *rt, struct oci_argv *a, const struct oci_call *c,
+                const struct oci_async *as, wedge_error_t *err)
 {
   if (a->oom)
-    return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "OCI runtime %s failed: out of memory", c->op);
+    {
+      oci_argv_free(a);
+      return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "OCI runtime %s failed: out of memory", c->op);
+    }
 
   struct spawn_opts so = {
     .argv = (const char *const *) a->v,
@@ -250,71 +323,86 @@ oci_call_run(const struct oci_runtime *rt, struct oci_argv *a, const struct oci_
       so.stderr_fd = oci_spawn_fd(c->stdio.err);
     }
 
-  off_t log_offset = runtime_log_offset(rt->log_path);
-  struct spawn_result res = { 0 };
-  int r = spawn_run(&so, &res, err);
+  struct oci_job *job = calloc(1, sizeof(*job));
+  if (job == NULL)
+    {
+      oci_argv_free(a);
+      return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "OCI runtime %s failed: out of memory", c->op);
+    }
+  *job = (struct oci_job){
+    .rt = rt, .op = c->op, .foreground = c->foreground, .log_offset = runtime_log_offset(rt->log_path),
+    .done = as->done, .data = as->data,
+  };
+  int r = spawn_async(as->loop, &so, oci_job_spawned, job, &job->spawn, err);
+  oci_argv_free(a);
   if (r < 0)
     {
-      spawn_result_clear(&res);
+      free(job);
       return wedge_error_prefix(err, "OCI runtime %s failed", c->op);
     }
-
-  if (!res.exited)
-    {
-      char how[128];
-      _cleanup_free_ char *said = oci_runtime_message(rt, log_offset, &res);
-      r = wedge_error_set(err, ECHILD, WEDGE_UNKNOWN, "OCI runtime %s failed: %s crashed (%s)%s%s", c->op, rt->binary,
-                          spawn_result_describe(&res, how, sizeof how), said ? ": " : "", said ? said : "");
-      spawn_result_clear(&res);
-      return r;
-    }
-
-  if (res.status != 0)
-    {
-      _cleanup_free_ char *logged = runtime_log_last_error(rt->log_path, log_offset);
-      if (c->foreground && logged == NULL)
-        {
-          *ret = res;
-          return 0;
-        }
-      _cleanup_free_ char *said = logged ? TAKE_PTR(logged) : oci_runtime_message(rt, log_offset, &res);
-      if (said)
-        r = oci_fail_text(c->op, said, err);
-      else
-        {
-          char how[128];
-          r = wedge_error_set(err, EIO, WEDGE_UNKNOWN, "OCI runtime %s failed: %s", c->op,
-                              spawn_result_describe(&res, how, sizeof how));
-        }
-      spawn_result_clear(&res);
-      return r;
-    }
-
-  *ret = res;
+  if (as->ret_job)
+    *as->ret_job = job;
   return 0;
+}
+
+struct oci_sync
+{
+  struct loop_sync s;
+  struct oci_outcome o;
+};
+
+static void
+oci_sync_done(int r, struct oci_outcome *o, wedge_error_t *err, void *data)
+{
+  struct oci_sync *os = data;
+  os->o = *o;
+  o->out = NULL;
+  loop_sync_complete(&os->s, r, err);
+}
+
+/* Runs the command built in `a` (and frees the argv): on as->loop when `as` is given (0: done
+ * will run), else to completion on a private loop, with the outcome in *ret (may be NULL). */
+static int
+oci_call_run(const struct oci_runtime *rt, struct oci_argv *a, const struct oci_call *c,
+             const struct oci_async *as, struct oci_outcome *ret, wedge_error_t *err)
+{
+  if (as)
+    return oci_call_submit(rt, a, c, as, err);
+  struct oci_sync os = { .o = { 0 } };
+  int r = loop_sync_begin(&os.s, err);
+  if (r < 0)
+    {
+      oci_argv_free(a);
+      return r;
+    }
+  struct oci_async sync_as = { .loop = os.s.loop, .done = oci_sync_done, .data = &os };
+  r = loop_sync_end(&os.s, oci_call_submit(rt, a, c, &sync_as, err), err);
+  if (r >= 0 && ret)
+    *ret = os.o;
+  else
+    free(os.o.out);
+  return r;
 }
 
 /* Runs a command whose result is success or failure, and for a foreground run/exec the exit
- * status in *ret_status (may be NULL). Frees the argv. */
+ * status in *ret_status (may be NULL). */
 static int
-oci_call_status(const struct oci_runtime *rt, struct oci_argv *a, const struct oci_call *c, int *ret_status,
-                wedge_error_t *err)
+oci_call_status(const struct oci_runtime *rt, struct oci_argv *a, const struct oci_call *c,
+                const struct oci_async *as, int *ret_status, wedge_error_t *err)
 {
-  struct spawn_result res;
-  int r = oci_call_run(rt, a, c, &res, err);
-  oci_argv_free(a);
-  if (r < 0)
-    return r;
-  if (ret_status)
-    *ret_status = res.status;
-  spawn_result_clear(&res);
-  return 0;
+  struct oci_outcome o = { 0 };
+  int r = oci_call_run(rt, a, c, as, &o, err);
+  if (r >= 0 && ret_status && as == NULL)
+    *ret_status = o.status;
+  free(o.out);
+  return r;
 }
 
 static int
-oci_call_simple(const struct oci_runtime *rt, struct oci_argv *a, const struct oci_call *c, wedge_error_t *err)
+oci_call_simple(const struct oci_runtime *rt, struct oci_argv *a, const struct oci_call *c,
+                const struct oci_async *as, wedge_error_t *err)
 {
-  return oci_call_status(rt, a, c, NULL, err);
+  return oci_call_status(rt, a, c, as, NULL, err);
 }
 
 /* ---- runtime object and ids ---------------------------------------------------------------- */
@@ -398,8 +486,8 @@ oci_require(const char *what, const char *value, const char *op, wedge_error_t *
 
 /* create and run take the same flags (reference 6.1, 6.3); run adds --detach. */
 static int
-oci_create_or_run(const struct oci_runtime *rt, const char *command, const char *id, const struct oci_create_opts *o,
-                  bool detach, int *ret_status, wedge_error_t *err)
+oci_create_or_run(const struct oci_async *as, const struct oci_runtime *rt, const char *command, const char *id,
+                  const struct oci_create_opts *o, bool detach, int *ret_status, wedge_error_t *err)
 {
   int r = oci_validate_id(id, err);
   if (r < 0 || (r = oci_require("a bundle", o->bundle, command, err)) < 0
@@ -421,25 +509,32 @@ oci_create_or_run(const struct oci_runtime *rt, const char *command, const char 
     .op = command, .io = OCI_IO_STDIO, .stdio = o->stdio, .extra_fds = o->extra_fds, .n_extra_fds = o->n_extra_fds,
     .foreground = is_run && !detach,
   };
-  return oci_call_status(rt, &a, &c, ret_status, err);
+  return oci_call_status(rt, &a, &c, as, ret_status, err);
 }
 
 int
 oci_create(const struct oci_runtime *rt, const char *id, const struct oci_create_opts *o, wedge_error_t *err)
 {
-  return oci_create_or_run(rt, "create", id, o, false, NULL, err);
+  return oci_create_or_run(NULL, rt, "create", id, o, false, NULL, err);
+}
+
+int
+oci_create_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id,
+                 const struct oci_create_opts *o, wedge_error_t *err)
+{
+  return oci_create_or_run(as, rt, "create", id, o, false, NULL, err);
 }
 
 int
 oci_run(const struct oci_runtime *rt, const char *id, const struct oci_create_opts *o, bool detach, int *ret_status,
         wedge_error_t *err)
 {
-  return oci_create_or_run(rt, "run", id, o, detach, ret_status, err);
+  return oci_create_or_run(NULL, rt, "run", id, o, detach, ret_status, err);
 }
 
-int
-oci_exec(const struct oci_runtime *rt, const char *id, const struct oci_exec_opts *o, int *ret_status,
-         wedge_error_t *err)
+static int
+oci_exec_on(const struct oci_async *as, const struct oci_runtime *rt, const char *id, const struct oci_exec_opts *o,
+            int *ret_status, wedge_error_t *err)
 {
   int r = oci_validate_id(id, err);
   if (r < 0)
@@ -456,13 +551,27 @@ oci_exec(const struct oci_runtime *rt, const char *id, const struct oci_exec_opt
   oci_argv_opt(&a, "--console-socket", o->console_socket);
   oci_argv_add(&a, id);
   struct oci_call c = { .op = "exec", .io = OCI_IO_STDIO, .stdio = o->stdio, .foreground = !o->detach };
-  return oci_call_status(rt, &a, &c, ret_status, err);
+  return oci_call_status(rt, &a, &c, as, ret_status, err);
+}
+
+int
+oci_exec(const struct oci_runtime *rt, const char *id, const struct oci_exec_opts *o, int *ret_status,
+         wedge_error_t *err)
+{
+  return oci_exec_on(NULL, rt, id, o, ret_status, err);
+}
+
+int
+oci_exec_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id,
+               const struct oci_exec_opts *o, wedge_error_t *err)
+{
+  return oci_exec_on(as, rt, id, o, NULL, err);
 }
 
 /* `<command> [flags] <id>` with nothing to parse: start, kill, delete, pause, resume, update. */
 static int
-oci_id_command(const struct oci_runtime *rt, const char *command, const char *id, const char *const *flags,
-               const char *trailing, const char *stdin_data, wedge_error_t *err)
+oci_id_command(const struct oci_async *as, const struct oci_runtime *rt, const char *command, const char *id,
+               const char *const *flags, const char *trailing, const char *stdin_data, wedge_error_t *err)
 {
   int r = oci_validate_id(id, err);
   if (r < 0)
@@ -475,17 +584,24 @@ oci_id_command(const struct oci_runtime *rt, const char *command, const char *id
   if (trailing)
     oci_argv_add(&a, trailing);
   struct oci_call c = { .op = command, .io = OCI_IO_CAPTURE, .stdin_data = stdin_data };
-  return oci_call_simple(rt, &a, &c, err);
+  return oci_call_simple(rt, &a, &c, as, err);
+}
+
+int
+oci_start_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, wedge_error_t *err)
+{
+  return oci_id_command(as, rt, "start", id, NULL, NULL, NULL, err);
 }
 
 int
 oci_start(const struct oci_runtime *rt, const char *id, wedge_error_t *err)
 {
-  return oci_id_command(rt, "start", id, NULL, NULL, NULL, err);
+  return oci_start_async(NULL, rt, id, err);
 }
 
 int
-oci_kill(const struct oci_runtime *rt, const char *id, int signo, bool all, wedge_error_t *err)
+oci_kill_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, int signo, bool all,
+               wedge_error_t *err)
 {
   if (signo <= 0 || signo >= 65)
     return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "OCI runtime kill: invalid signal %d", signo);
@@ -493,43 +609,75 @@ oci_kill(const struct oci_runtime *rt, const char *id, int signo, bool all, wedg
   char sig[16];
   snprintf(sig, sizeof sig, "%d", signo);
   const char *flags[] = { all ? "--all" : NULL, NULL };
-  return oci_id_command(rt, "kill", id, flags, sig, NULL, err);
+  return oci_id_command(as, rt, "kill", id, flags, sig, NULL, err);
+}
+
+int
+oci_kill(const struct oci_runtime *rt, const char *id, int signo, bool all, wedge_error_t *err)
+{
+  return oci_kill_async(NULL, rt, id, signo, all, err);
+}
+
+int
+oci_delete_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, bool force,
+                 wedge_error_t *err)
+{
+  const char *flags[] = { force ? "--force" : NULL, NULL };
+  return oci_id_command(as, rt, "delete", id, flags, NULL, NULL, err);
 }
 
 int
 oci_delete(const struct oci_runtime *rt, const char *id, bool force, wedge_error_t *err)
 {
-  const char *flags[] = { force ? "--force" : NULL, NULL };
-  return oci_id_command(rt, "delete", id, flags, NULL, NULL, err);
+  return oci_delete_async(NULL, rt, id, force, err);
+}
+
+int
+oci_pause_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, wedge_error_t *err)
+{
+  return oci_id_command(as, rt, "pause", id, NULL, NULL, NULL, err);
 }
 
 int
 oci_pause(const struct oci_runtime *rt, const char *id, wedge_error_t *err)
 {
-  return oci_id_command(rt, "pause", id, NULL, NULL, NULL, err);
+  return oci_pause_async(NULL, rt, id, err);
+}
+
+int
+oci_resume_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, wedge_error_t *err)
+{
+  return oci_id_command(as, rt, "resume", id, NULL, NULL, NULL, err);
 }
 
 int
 oci_resume(const struct oci_runtime *rt, const char *id, wedge_error_t *err)
 {
-  return oci_id_command(rt, "resume", id, NULL, NULL, NULL, err);
+  return oci_resume_async(NULL, rt, id, err);
+}
+
+int
+oci_update_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id,
+                 const char *resources_json, wedge_error_t *err)
+{
+  if (resources_json == NULL)
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "OCI runtime update: no resources given");
+  const char *flags[] = { "--resources", "-", NULL };
+  return oci_id_command(as, rt, "update", id, flags, NULL, resources_json, err);
 }
 
 int
 oci_update(const struct oci_runtime *rt, const char *id, const char *resources_json, wedge_error_t *err)
 {
-  if (resources_json == NULL)
-    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "OCI runtime update: no resources given");
-  const char *flags[] = { "--resources", "-", NULL };
-  return oci_id_command(rt, "update", id, flags, NULL, resources_json, err);
+  return oci_update_async(NULL, rt, id, resources_json, err);
 }
 
 /* ---- commands that print JSON -------------------------------------------------------------- */
 
-/* Runs `<command> [flags] [id]` with captured output; *ret_out receives stdout. */
+/* Runs `<command> [flags] [id]` with captured output; *ret_out receives stdout (sync only). */
 static int
-oci_query(const struct oci_runtime *rt, const char *command, const char *const *flags, const char *id, char **ret_out,
-          size_t *ret_len, wedge_error_t *err)
+oci_query(const struct oci_async *as, const struct oci_runtime *rt, const char *command, const char *const *flags,
+          const char *id, char **ret_out, size_t *ret_len, wedge_error_t *err)
 {
   struct oci_argv a;
   oci_argv_begin(&a, rt, command);
@@ -538,14 +686,12 @@ oci_query(const struct oci_runtime *rt, const char *command, const char *const *
   if (id)
     oci_argv_add(&a, id);
   struct oci_call c = { .op = command ? command : "version", .io = OCI_IO_CAPTURE };
-  struct spawn_result res;
-  int r = oci_call_run(rt, &a, &c, &res, err);
-  oci_argv_free(&a);
-  if (r < 0)
+  struct oci_outcome o = { 0 };
+  int r = oci_call_run(rt, &a, &c, as, &o, err);
+  if (r < 0 || as)
     return r;
-  *ret_out = TAKE_PTR(res.out);
-  *ret_len = res.out_len;
-  spawn_result_clear(&res);
+  *ret_out = o.out;
+  *ret_len = o.out_len;
   return 0;
 }
 
@@ -632,7 +778,7 @@ oci_state(const struct oci_runtime *rt, const char *id, struct oci_state *ret, w
     return r;
   _cleanup_free_ char *out = NULL;
   size_t len = 0;
-  if ((r = oci_query(rt, "state", NULL, id, &out, &len, err)) < 0)
+  if ((r = oci_query(NULL, rt, "state", NULL, id, &out, &len, err)) < 0)
     return r;
   return oci_state_parse(out, len, ret, err);
 }
@@ -684,6 +830,16 @@ done:
 }
 
 int
+oci_ps_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, wedge_error_t *err)
+{
+  int r = oci_validate_id(id, err);
+  if (r < 0)
+    return r;
+  const char *flags[] = { "--format", "json", NULL };
+  return oci_query(as, rt, "ps", flags, id, NULL, NULL, err);
+}
+
+int
 oci_ps(const struct oci_runtime *rt, const char *id, pid_t **ret_pids, size_t *ret_n, wedge_error_t *err)
 {
   int r = oci_validate_id(id, err);
@@ -692,7 +848,7 @@ oci_ps(const struct oci_runtime *rt, const char *id, pid_t **ret_pids, size_t *r
   const char *flags[] = { "--format", "json", NULL };
   _cleanup_free_ char *out = NULL;
   size_t len = 0;
-  if ((r = oci_query(rt, "ps", flags, id, &out, &len, err)) < 0)
+  if ((r = oci_query(NULL, rt, "ps", flags, id, &out, &len, err)) < 0)
     return r;
   return oci_ps_parse(out, len, ret_pids, ret_n, err);
 }
@@ -703,7 +859,7 @@ oci_features(const struct oci_runtime *rt, json_t **ret, wedge_error_t *err)
   _cleanup_free_ char *out = NULL;
   size_t len = 0;
   _cleanup_error_ wedge_error_t qerr = WEDGE_ERROR_INIT;
-  int r = oci_query(rt, "features", NULL, NULL, &out, &len, &qerr);
+  int r = oci_query(NULL, rt, "features", NULL, NULL, &out, &len, &qerr);
   /* runc < 1.1.0: "No help topic for 'features'"; crun < 1.8.6: "unknown command features". */
   const char *said = wedge_error_message(&qerr);
   if (r == -EIO && (strstr(said, "unknown command") || strstr(said, "No help topic")))
@@ -759,11 +915,12 @@ oci_checkpoint(const struct oci_runtime *rt, const char *id, const struct oci_ch
   oci_argv_flag(&a, "--leave-running", o->leave_running);
   oci_argv_add(&a, id);
   struct oci_call c = { .op = "checkpoint", .io = OCI_IO_CAPTURE };
-  return oci_call_simple(rt, &a, &c, err);
+  return oci_call_simple(rt, &a, &c, NULL, err);
 }
 
 int
-oci_restore(const struct oci_runtime *rt, const char *id, const struct oci_restore_opts *o, wedge_error_t *err)
+oci_restore_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id,
+                  const struct oci_restore_opts *o, wedge_error_t *err)
 {
   int r = oci_validate_id(id, err);
   if (r < 0 || (r = oci_require("a bundle", o->bundle, "restore", err)) < 0
@@ -783,7 +940,13 @@ oci_restore(const struct oci_runtime *rt, const char *id, const struct oci_resto
   oci_argv_opt(&a, "--bundle", o->bundle);
   oci_argv_add(&a, id);
   struct oci_call c = { .op = "restore", .io = OCI_IO_STDIO, .stdio = o->stdio, .foreground = !o->detach };
-  return oci_call_simple(rt, &a, &c, err);
+  return oci_call_simple(rt, &a, &c, as, err);
+}
+
+int
+oci_restore(const struct oci_runtime *rt, const char *id, const struct oci_restore_opts *o, wedge_error_t *err)
+{
+  return oci_restore_async(NULL, rt, id, o, err);
 }
 
 /* ---- version ------------------------------------------------------------------------------- */
@@ -854,7 +1017,7 @@ oci_version(const struct oci_runtime *rt, struct oci_version *ret, wedge_error_t
   const char *flags[] = { "--version", NULL };
   _cleanup_free_ char *out = NULL;
   size_t len = 0;
-  int r = oci_query(rt, NULL, flags, NULL, &out, &len, err);
+  int r = oci_query(NULL, rt, NULL, flags, NULL, &out, &len, err);
   if (r < 0)
     return r;
   return oci_version_parse(out, ret, err);

@@ -3,7 +3,7 @@
  *
  * Every call builds `<binary> --root R [--log L --log-format json] [--criu C] [--systemd-cgroup] <command>
  * [flags] <id> [args]` (global flags before the command, command flags before the id), spawns it
- * through spawn_run() with a parent-death SIGKILL and a timeout, and on failure fills `err` with
+ * through spawn_async() with a parent-death SIGKILL and a timeout, and on failure fills `err` with
  * "<operation> failed: <the runtime's own last error message>". That message is the last error
  * record the runtime appended to the log during this call (never an older one), else its stderr,
  * else its exit status.
@@ -34,6 +34,38 @@
 #include <sys/types.h>
 
 #include "error.h"
+
+/* Two forms of each lifecycle command. oci_X() blocks until the runtime has finished (the CLI,
+ * the tests, rare calls of the shim). oci_X_async() starts the runtime on as->loop and returns
+ * once it runs: 0 means as->done will run once, from the loop, with what oci_X() would have
+ * returned (never from within the call); a negative return means nothing runs and done never
+ * will. oci_X() is oci_X_async() run on a private loop (loop_sync), one implementation. The
+ * runtime `rt` must outlive the call: an owner that goes away first cancels it
+ * (oci_job_cancel, which kills the runtime). Calls on different containers, and on one, may run
+ * at once; ordering them is the caller's business (process.h, task.h). */
+struct loop;
+struct oci_job;
+
+/* What a finished call left: the exit status of a foreground run/exec, the stdout of a query
+ * (ps). `out` is freed after done returns: take it (set it to NULL) to keep it. */
+struct oci_outcome
+{
+  int status;
+  char *out;
+  size_t out_len;
+};
+typedef void (*oci_done_fn)(int r, struct oci_outcome *o, wedge_error_t *err, void *data);
+
+struct oci_async
+{
+  struct loop *loop;
+  oci_done_fn done;
+  void *data;
+  struct oci_job **ret_job; /* may be NULL: receives the job while it is in flight */
+};
+
+/* Kills the runtime of a call in flight and forgets it: done never runs. Accepts NULL. */
+void oci_job_cancel(struct oci_job *job);
 
 #define OCI_DEFAULT_BINARY "runc"
 #define OCI_DEFAULT_TIMEOUT_MS (120 * 1000)
@@ -84,7 +116,10 @@ struct oci_create_opts
 };
 
 int oci_create(const struct oci_runtime *rt, const char *id, const struct oci_create_opts *o, wedge_error_t *err);
+int oci_create_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id,
+                     const struct oci_create_opts *o, wedge_error_t *err);
 int oci_start(const struct oci_runtime *rt, const char *id, wedge_error_t *err);
+int oci_start_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, wedge_error_t *err);
 
 /* `run`: with detach, returns 0 once started; without, waits and stores the container's exit
  * status in *ret_status (may be NULL).
@@ -105,11 +140,20 @@ struct oci_exec_opts
 /* Without detach, *ret_status receives the process's exit status. */
 int oci_exec(const struct oci_runtime *rt, const char *id, const struct oci_exec_opts *o, int *ret_status,
              wedge_error_t *err);
+/* The outcome's status is the process's exit status without detach. */
+int oci_exec_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id,
+                   const struct oci_exec_opts *o, wedge_error_t *err);
 
 int oci_kill(const struct oci_runtime *rt, const char *id, int signo, bool all, wedge_error_t *err);
+int oci_kill_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, int signo, bool all,
+                   wedge_error_t *err);
 int oci_delete(const struct oci_runtime *rt, const char *id, bool force, wedge_error_t *err);
+int oci_delete_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, bool force,
+                     wedge_error_t *err);
 int oci_pause(const struct oci_runtime *rt, const char *id, wedge_error_t *err);
+int oci_pause_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, wedge_error_t *err);
 int oci_resume(const struct oci_runtime *rt, const char *id, wedge_error_t *err);
+int oci_resume_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, wedge_error_t *err);
 
 struct oci_state
 {
@@ -127,10 +171,14 @@ void oci_state_clear(struct oci_state *st);
 
 /* `ps --format json`: *ret_pids is malloc'd. runc prints `null` for none. */
 int oci_ps(const struct oci_runtime *rt, const char *id, pid_t **ret_pids, size_t *ret_n, wedge_error_t *err);
+/* The outcome's out is the JSON for oci_ps_parse(). */
+int oci_ps_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id, wedge_error_t *err);
 int oci_ps_parse(const char *json, size_t len, pid_t **ret_pids, size_t *ret_n, wedge_error_t *err);
 
 /* `update --resources -` with the linux.resources JSON object on stdin. */
 int oci_update(const struct oci_runtime *rt, const char *id, const char *resources_json, wedge_error_t *err);
+int oci_update_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id,
+                     const char *resources_json, wedge_error_t *err);
 
 struct oci_checkpoint_opts
 {
@@ -165,6 +213,8 @@ struct oci_restore_opts
   struct oci_stdio stdio;
 };
 int oci_restore(const struct oci_runtime *rt, const char *id, const struct oci_restore_opts *o, wedge_error_t *err);
+int oci_restore_async(const struct oci_async *as, const struct oci_runtime *rt, const char *id,
+                      const struct oci_restore_opts *o, wedge_error_t *err);
 
 /* `features`: the parsed document (new reference). A runtime without the command (crun < 1.8.6:
  * "unknown command features") fails with -EOPNOTSUPP and a message saying the runtime is too old

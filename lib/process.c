@@ -11,11 +11,18 @@
 
 #include "cleanup.h"
 #include "gate.h"
+#include "loop.h"
 #include "mount.h"
 #include "pidfile.h"
 
 /* The legality of every (kind, state, operation), in one place, as s6-supervise keeps one action
- * per (state, event). The texts are those of containerd's runc shim (pkg/process/init_state.go,
+ * per (state, event). An operation is checked when it begins (its runtime call is about to
+ * start), against the state the operation before it left: the caller runs one operation per
+ * process at a time, in arrival order (task.c's queue, the runc shim's per-process mutex). The
+ * move to `next` happens when the runtime call is over (proc_finish); only an exit
+ * (PROC_OP_SET_EXITED) is recorded while a call is in flight, and the rows below keep it: a
+ * Start, Resume or Delete finishing after it moves a stopped process on only where the table
+ * allows (start/resume: no, it stays stopped; delete: to deleted). The texts are those of containerd's runc shim (pkg/process/init_state.go,
  * exec_state.go, deleted_state.go), so clients see the same errors as with runc-v2; where the runc
  * shim has no such pair (the pausing window, which its mutex hides, and container-wide
  * operations sent to an exec) the text is ours, in the same words. */
@@ -385,6 +392,8 @@ proc_free(struct proc *p)
 {
   if (p == NULL)
     return;
+  oci_job_cancel(p->job);
+  free(p->job_pid_file);
   proc_free_waiters(p->waiters);
   free(p->id);
   free(p->bundle);
@@ -422,8 +431,60 @@ proc_read_pid(const struct proc *p, const char *pid_file, pid_t *ret_pid, wedge_
   return 0;
 }
 
+/* ---- runtime calls on the loop ------------------------------------------------------------ */
+
+/* Create has no column in the table (it makes the process): its runtime call is tagged so. */
+#define PROC_JOB_CREATE PROC_N_OPS
+
+/* What the operation in flight does once its runtime call is over, before the caller hears. */
+static int proc_finish(struct proc *p, enum proc_op op, int r, wedge_error_t *err);
+
+static void
+proc_runtime_done(int r, struct oci_outcome *o, wedge_error_t *err, void *data)
+{
+  (void) o;
+  struct proc *p = data;
+  enum proc_op op = p->job_op;
+  struct proc_async as = p->job_as;
+  p->job = NULL;
+  r = proc_finish(p, op, r, err);
+  free(p->job_pid_file);
+  p->job_pid_file = NULL;
+  as.done(p, r, err, as.data);
+}
+
+/* The oci_async for a runtime call of `op` on p; the callers submit through it. */
+static struct oci_async
+proc_begin(struct proc *p, enum proc_op op, const struct proc_async *as)
+{
+  assert(p->job == NULL);
+  p->job_op = op;
+  p->job_as = *as;
+  return (struct oci_async){ .loop = as->loop, .done = proc_runtime_done, .data = p, .ret_job = &p->job };
+}
+
+/* A submit that failed leaves nothing in flight. */
+static int
+proc_submitted(struct proc *p, int r)
+{
+  if (r < 0)
+    {
+      free(p->job_pid_file);
+      p->job_pid_file = NULL;
+    }
+  return r < 0 ? r : 0;
+}
+
+static int
+proc_set_pid_file(struct proc *p, wedge_error_t *err)
+{
+  free(p->job_pid_file);
+  p->job_pid_file = proc_pid_file(p);
+  return p->job_pid_file ? 0 : proc_oom(err);
+}
+
 int
-proc_create(struct proc *p, wedge_error_t *err)
+proc_create_async(struct proc *p, const struct proc_async *as, wedge_error_t *err)
 {
   assert(p->kind == PROC_INIT);
   if (p->pid > 0)
@@ -435,33 +496,29 @@ proc_create(struct proc *p, wedge_error_t *err)
   if (r < 0)
     return r;
   if (p->state == PROC_CREATED_CHECKPOINT)
-    return 0;
-
-  _cleanup_free_ char *pid_file = proc_pid_file(p);
-  if (pid_file == NULL)
-    return proc_oom(err);
+    return 1;
+  if ((r = proc_set_pid_file(p, err)) < 0)
+    return r;
   struct oci_create_opts o = {
     .bundle = p->bundle,
-    .pid_file = pid_file,
+    .pid_file = p->job_pid_file,
     .console_socket = p->console_socket,
     .no_pivot = p->no_pivot,
     .no_new_keyring = p->no_new_keyring,
     .stdio = p->stdio,
   };
-  r = oci_create(p->rt, p->id, &o, err);
-  if (r < 0)
-    return r;
-  return proc_read_pid(p, pid_file, &p->pid, err);
+  struct oci_async oa = proc_begin(p, PROC_JOB_CREATE, as);
+  return proc_submitted(p, oci_create_async(&oa, p->rt, p->id, &o, err));
 }
 
 static int
-proc_start_init(struct proc *p, wedge_error_t *err)
+proc_start_init(struct proc *p, const struct oci_async *oa, wedge_error_t *err)
 {
   if (p->state == PROC_CREATED)
-    return oci_start(p->rt, p->id, err);
+    return oci_start_async(oa, p->rt, p->id, err);
 
-  _cleanup_free_ char *pid_file = proc_pid_file(p), *work = NULL;
-  if (pid_file == NULL || (p->criu_work_path == NULL && asprintf(&work, "%s/work", p->bundle) < 0))
+  _cleanup_free_ char *work = NULL;
+  if (proc_set_pid_file(p, err) < 0 || (p->criu_work_path == NULL && asprintf(&work, "%s/work", p->bundle) < 0))
     return proc_oom(err);
   /* As the runc shim restores: detached, without making runc a subreaper (we are one), CRIU's
    * work files in Options.criu_work_path or else <bundle>/work (containerd's per-task work
@@ -470,76 +527,63 @@ proc_start_init(struct proc *p, wedge_error_t *err)
     .bundle = p->bundle,
     .image_path = p->checkpoint,
     .work_path = p->criu_work_path ? p->criu_work_path : work,
-    .pid_file = pid_file,
+    .pid_file = p->job_pid_file,
     .console_socket = p->console_socket,
     .detach = true,
     .no_subreaper = true,
     .no_pivot = p->no_pivot,
     .stdio = p->stdio,
   };
-  int r = oci_restore(p->rt, p->id, &o, err);
-  if (r < 0)
-    return r;
-  return proc_read_pid(p, pid_file, &p->pid, err);
+  return oci_restore_async(oa, p->rt, p->id, &o, err);
 }
 
 static int
-proc_start_exec(struct proc *p, wedge_error_t *err)
+proc_start_exec(struct proc *p, const struct oci_async *oa, wedge_error_t *err)
 {
-  _cleanup_free_ char *pid_file = proc_pid_file(p);
-  if (pid_file == NULL)
-    return proc_oom(err);
+  if (proc_set_pid_file(p, err) < 0)
+    return -ENOMEM;
   struct oci_exec_opts o = {
     .process_json = p->process_json,
-    .pid_file = pid_file,
+    .pid_file = p->job_pid_file,
     .console_socket = p->console_socket,
     .detach = true,
     .stdio = p->stdio,
   };
-  int r = oci_exec(p->init->rt, p->init->id, &o, NULL, err);
-  if (r < 0)
-    return r;
-  return proc_read_pid(p, pid_file, &p->pid, err);
+  return oci_exec_async(oa, p->init->rt, p->init->id, &o, err);
 }
 
 int
-proc_start(struct proc *p, wedge_error_t *err)
+proc_start_async(struct proc *p, const struct proc_async *as, wedge_error_t *err)
 {
   int r = proc_check(p->kind, p->state, PROC_OP_START, err);
   if (r < 0)
     return r;
-  r = p->kind == PROC_INIT ? proc_start_init(p, err) : proc_start_exec(p, err);
-  if (r < 0)
-    return r;
-  proc_transition(p, PROC_OP_START);
-  return 0;
+  struct oci_async oa = proc_begin(p, PROC_OP_START, as);
+  r = p->kind == PROC_INIT ? proc_start_init(p, &oa, err) : proc_start_exec(p, &oa, err);
+  return proc_submitted(p, r);
 }
 
 int
-proc_pause(struct proc *p, wedge_error_t *err)
+proc_pause_async(struct proc *p, const struct proc_async *as, wedge_error_t *err)
 {
   int r = proc_check(p->kind, p->state, PROC_OP_PAUSE, err);
   if (r < 0)
     return r;
-  p->state = PROC_PAUSING;
-  r = oci_pause(p->rt, p->id, err);
-  /* Only if nothing (an exit) moved the process on meanwhile. */
-  if (p->state == PROC_PAUSING)
-    p->state = r < 0 ? PROC_RUNNING : PROC_PAUSED;
+  struct oci_async oa = proc_begin(p, PROC_OP_PAUSE, as);
+  r = proc_submitted(p, oci_pause_async(&oa, p->rt, p->id, err));
+  if (r == 0)
+    p->state = PROC_PAUSING;
   return r;
 }
 
 int
-proc_resume(struct proc *p, wedge_error_t *err)
+proc_resume_async(struct proc *p, const struct proc_async *as, wedge_error_t *err)
 {
   int r = proc_check(p->kind, p->state, PROC_OP_RESUME, err);
   if (r < 0)
     return r;
-  r = oci_resume(p->rt, p->id, err);
-  if (r < 0)
-    return r;
-  proc_transition(p, PROC_OP_RESUME);
-  return 0;
+  struct oci_async oa = proc_begin(p, PROC_OP_RESUME, as);
+  return proc_submitted(p, oci_resume_async(&oa, p->rt, p->id, err));
 }
 
 /* The runc shim's checkKillError: a process that is gone is NotFound, not a failure. */
@@ -554,13 +598,16 @@ proc_kill_error(int r, wedge_error_t *err)
 }
 
 int
-proc_kill(struct proc *p, int signo, bool all, wedge_error_t *err)
+proc_kill_async(struct proc *p, const struct proc_async *as, int signo, bool all, wedge_error_t *err)
 {
   int r = proc_check(p->kind, p->state, PROC_OP_KILL, err);
   if (r < 0)
     return r;
   if (p->kind == PROC_INIT)
-    return proc_kill_error(oci_kill(p->rt, p->id, signo, all, err), err);
+    {
+      struct oci_async oa = proc_begin(p, PROC_OP_KILL, as);
+      return proc_submitted(p, proc_kill_error(oci_kill_async(&oa, p->rt, p->id, signo, all, err), err));
+    }
 
   if (p->pid <= 0)
     return wedge_error_set(err, EPERM, WEDGE_FAILED_PRECONDITION, "process not created");
@@ -574,7 +621,7 @@ proc_kill(struct proc *p, int signo, bool all, wedge_error_t *err)
         return proc_kill_error(r, err);
       return wedge_error_set_errno(err, r, WEDGE_UNKNOWN, "kill exec %s (pid %d)", p->id, (int) p->pid);
     }
-  return 0;
+  return 1;
 }
 
 static void
@@ -584,26 +631,6 @@ proc_wait_io(struct proc *p)
    * before it exited; output still in flight after that is lost rather than blocking delete. */
   if (p->io_wait)
     (void) p->io_wait(p, PROC_IO_DRAIN_TIMEOUT_MS, p->io_wait_data);
-}
-
-static int
-proc_delete_init(struct proc *p, wedge_error_t *err)
-{
-  int r = oci_delete(p->rt, p->id, false, err);
-  /* The runtime may have removed the container already (a crashed create, a delete retried
-   * after the unmount below failed). */
-  if (r == -ENOENT)
-    {
-      wedge_error_clear(err);
-      r = 0;
-    }
-  if (r < 0)
-    return wedge_error_prefix(err, "failed to delete task");
-
-  r = mount_unmount_all(p->rootfs, err);
-  if (r < 0)
-    return wedge_error_prefix(err, "failed rootfs umount");
-  return 0;
 }
 
 static int
@@ -618,26 +645,163 @@ proc_delete_exec(struct proc *p, wedge_error_t *err)
 }
 
 int
-proc_delete(struct proc *p, wedge_error_t *err)
+proc_delete_async(struct proc *p, const struct proc_async *as, wedge_error_t *err)
 {
   int r = proc_check(p->kind, p->state, PROC_OP_DELETE, err);
   if (r < 0)
     return r;
   proc_wait_io(p);
-  r = p->kind == PROC_INIT ? proc_delete_init(p, err) : proc_delete_exec(p, err);
+  if (p->kind == PROC_INIT)
+    {
+      struct oci_async oa = proc_begin(p, PROC_OP_DELETE, as);
+      return proc_submitted(p, oci_delete_async(&oa, p->rt, p->id, false, err));
+    }
+  r = proc_delete_exec(p, err);
   if (r < 0)
     return r;
   proc_transition(p, PROC_OP_DELETE);
-  return 0;
+  return 1;
+}
+
+int
+proc_update_async(struct proc *p, const struct proc_async *as, const char *resources_json, wedge_error_t *err)
+{
+  int r = proc_check(p->kind, p->state, PROC_OP_UPDATE, err);
+  if (r < 0)
+    return r;
+  struct oci_async oa = proc_begin(p, PROC_OP_UPDATE, as);
+  return proc_submitted(p, oci_update_async(&oa, p->rt, p->id, resources_json, err));
+}
+
+static int
+proc_finish(struct proc *p, enum proc_op op, int r, wedge_error_t *err)
+{
+  switch (op)
+    {
+    case PROC_JOB_CREATE:
+      if (r < 0)
+        return r;
+      return proc_read_pid(p, p->job_pid_file, &p->pid, err);
+    case PROC_OP_START:
+      if (r >= 0 && p->job_pid_file)
+        r = proc_read_pid(p, p->job_pid_file, &p->pid, err);
+      if (r >= 0)
+        proc_transition(p, PROC_OP_START);
+      return r;
+    case PROC_OP_PAUSE:
+      /* Only if nothing (an exit) moved the process on meanwhile. */
+      if (p->state == PROC_PAUSING)
+        p->state = r < 0 ? PROC_RUNNING : PROC_PAUSED;
+      return r;
+    case PROC_OP_RESUME:
+      if (r >= 0)
+        proc_transition(p, PROC_OP_RESUME);
+      return r;
+    case PROC_OP_KILL:
+      return proc_kill_error(r, err);
+    case PROC_OP_DELETE:
+      /* The runtime may have removed the container already (a crashed create, a delete retried
+       * after the unmount below failed). */
+      if (r == -ENOENT)
+        {
+          wedge_error_clear(err);
+          r = 0;
+        }
+      if (r < 0)
+        return wedge_error_prefix(err, "failed to delete task");
+      r = mount_unmount_all(p->rootfs, err);
+      if (r < 0)
+        return wedge_error_prefix(err, "failed rootfs umount");
+      proc_transition(p, PROC_OP_DELETE);
+      return 0;
+    case PROC_OP_UPDATE:
+    case PROC_OP_EXEC:
+    case PROC_OP_CHECKPOINT:
+    case PROC_OP_RESIZE:
+    case PROC_OP_SET_EXITED:
+    default:
+      return r;
+    }
+}
+
+/* ---- the blocking forms: the same on a private loop ---------------------------------------- */
+
+struct proc_sync
+{
+  struct loop_sync s;
+  struct proc_async as;
+};
+
+static void
+proc_sync_done(struct proc *p, int r, wedge_error_t *err, void *data)
+{
+  (void) p;
+  struct proc_sync *ps = data;
+  loop_sync_complete(&ps->s, r, err);
+}
+
+static int
+proc_sync_begin(struct proc_sync *ps, wedge_error_t *err)
+{
+  int r = loop_sync_begin(&ps->s, err);
+  ps->as = (struct proc_async){ .loop = ps->s.loop, .done = proc_sync_done, .data = ps };
+  return r;
+}
+
+int
+proc_create(struct proc *p, wedge_error_t *err)
+{
+  struct proc_sync ps;
+  int r = proc_sync_begin(&ps, err);
+  return r < 0 ? r : loop_sync_end(&ps.s, proc_create_async(p, &ps.as, err), err);
+}
+
+int
+proc_start(struct proc *p, wedge_error_t *err)
+{
+  struct proc_sync ps;
+  int r = proc_sync_begin(&ps, err);
+  return r < 0 ? r : loop_sync_end(&ps.s, proc_start_async(p, &ps.as, err), err);
+}
+
+int
+proc_pause(struct proc *p, wedge_error_t *err)
+{
+  struct proc_sync ps;
+  int r = proc_sync_begin(&ps, err);
+  return r < 0 ? r : loop_sync_end(&ps.s, proc_pause_async(p, &ps.as, err), err);
+}
+
+int
+proc_resume(struct proc *p, wedge_error_t *err)
+{
+  struct proc_sync ps;
+  int r = proc_sync_begin(&ps, err);
+  return r < 0 ? r : loop_sync_end(&ps.s, proc_resume_async(p, &ps.as, err), err);
+}
+
+int
+proc_kill(struct proc *p, int signo, bool all, wedge_error_t *err)
+{
+  struct proc_sync ps;
+  int r = proc_sync_begin(&ps, err);
+  return r < 0 ? r : loop_sync_end(&ps.s, proc_kill_async(p, &ps.as, signo, all, err), err);
+}
+
+int
+proc_delete(struct proc *p, wedge_error_t *err)
+{
+  struct proc_sync ps;
+  int r = proc_sync_begin(&ps, err);
+  return r < 0 ? r : loop_sync_end(&ps.s, proc_delete_async(p, &ps.as, err), err);
 }
 
 int
 proc_update(struct proc *p, const char *resources_json, wedge_error_t *err)
 {
-  int r = proc_check(p->kind, p->state, PROC_OP_UPDATE, err);
-  if (r < 0)
-    return r;
-  return oci_update(p->rt, p->id, resources_json, err);
+  struct proc_sync ps;
+  int r = proc_sync_begin(&ps, err);
+  return r < 0 ? r : loop_sync_end(&ps.s, proc_update_async(p, &ps.as, resources_json, err), err);
 }
 
 int

@@ -12,6 +12,15 @@
  * Exit status and time are recorded once (proc_set_exited); a second report is ignored. Waiters
  * registered with proc_on_exit() run once, when the exit is recorded (at once if it already was).
  *
+ * Runtime calls run on the event loop (proc_X_async, see below); proc_X() is the same call run to
+ * completion on a private loop, for the CLI and the tests. One runtime call per process at a
+ * time: the caller orders the operations of one process (task.c queues them, in arrival order,
+ * as the runc shim's per-process mutex does), and operations of different processes run at
+ * once. The legality check runs when the operation begins, against the state left by the one
+ * before; the state moves when the runtime call is over. An exit recorded meanwhile
+ * (proc_set_exited) wins: a Start or Resume that completes after it leaves the process stopped,
+ * a Pause that completes after it does not mark it paused.
+ *
  * The process does not reap: whoever reaps (reaper.h) calls proc_set_exited(). It does not copy
  * IO either: the IO layer registers an io_wait hook that delete uses to let copying finish
  * (bounded by PROC_IO_DRAIN_TIMEOUT_MS, like the runc shim's 2 s wait). */
@@ -91,6 +100,18 @@ struct proc_exec_config
 };
 
 struct proc_exit_waiter;
+struct proc;
+struct loop;
+
+/* The end of an operation whose runtime call ran on the loop: r and err as the blocking form
+ * would have returned them. The process may be freed from here. */
+typedef void (*proc_done_fn)(struct proc *p, int r, wedge_error_t *err, void *data);
+struct proc_async
+{
+  struct loop *loop;
+  proc_done_fn done;
+  void *data;
+};
 
 struct proc
 {
@@ -120,6 +141,12 @@ struct proc
   proc_io_wait_fn io_wait;
   void *io_wait_data;
   struct proc_exit_waiter *waiters;
+
+  /* The runtime call in flight (at most one), and whom to tell when it is over. */
+  struct oci_job *job;
+  enum proc_op job_op;
+  struct proc_async job_as;
+  char *job_pid_file;
 };
 
 const char *proc_state_name(enum proc_state s);
@@ -134,6 +161,21 @@ int proc_init_new(const struct proc_init_config *cfg, struct proc **ret, wedge_e
 /* Refused (FailedPrecondition) unless init's state allows exec. */
 int proc_exec_new(struct proc *init, const struct proc_exec_config *cfg, struct proc **ret, wedge_error_t *err);
 void proc_free(struct proc *p);
+
+/* The asynchronous forms. Each returns:
+ *   0  the runtime call is in flight: as->done runs once, from the loop (never from this call),
+ *      unless the process is freed first (proc_free cancels the call, done never runs);
+ *   1  finished at once with success, no runtime call was needed (create from a checkpoint, kill
+ *      or delete of an exec); done does not run;
+ *   <0 refused or failed at once; done does not run.
+ * A process has at most one call in flight: the caller waits for done before the next one. */
+int proc_create_async(struct proc *p, const struct proc_async *as, wedge_error_t *err);
+int proc_start_async(struct proc *p, const struct proc_async *as, wedge_error_t *err);
+int proc_pause_async(struct proc *p, const struct proc_async *as, wedge_error_t *err);
+int proc_resume_async(struct proc *p, const struct proc_async *as, wedge_error_t *err);
+int proc_kill_async(struct proc *p, const struct proc_async *as, int signo, bool all, wedge_error_t *err);
+int proc_delete_async(struct proc *p, const struct proc_async *as, wedge_error_t *err);
+int proc_update_async(struct proc *p, const struct proc_async *as, const char *resources_json, wedge_error_t *err);
 
 /* init: runs the features gate on <bundle>/config.json, then `runtime create`, reads the pid
  * file (<bundle>/init.pid). With a checkpoint, runs the gate only (restore reads the same

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "spawn.h"
+
 struct reaper_exit
 {
   pid_t pid;
@@ -97,6 +99,9 @@ reaper_collect(struct reaper *r, reaper_exit_cb cb, void *data)
       if (pid <= 0)
         break;
       n++;
+      /* A runtime call in flight (spawn.h): its exit is the call's, not a container's. */
+      if (spawn_claim_exit(pid, wait_status))
+        continue;
       if (cb == NULL || !cb(pid, wait_status, data))
         reaper_cache_put(r, pid, wait_status);
     }

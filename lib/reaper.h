@@ -27,7 +27,8 @@ void reaper_free(struct reaper *r);
 /* Called for each reaped pid; return true when the pid was claimed (otherwise it is cached). */
 typedef bool (*reaper_exit_cb)(pid_t pid, int wait_status, void *data);
 
-/* waitpid(-1, WNOHANG) until nothing is left to reap; returns how many were reaped. */
+/* waitpid(-1, WNOHANG) until nothing is left to reap; returns how many were reaped. The exit of
+ * a runtime call in flight goes to that call (spawn_claim_exit), never to cb or the cache. */
 int reaper_collect(struct reaper *r, reaper_exit_cb cb, void *data);
 
 /* Takes the cached exit of `pid`: true and *ret_status when there was one. */

@@ -18,11 +18,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "loop.h"
 
 extern char **environ;
 
@@ -118,14 +120,6 @@ spawn_default_env(void)
     if (strncmp(environ[i], "NOTIFY_SOCKET=", strlen("NOTIFY_SOCKET=")) != 0)
       env[j++] = environ[i];
   return env;
-}
-
-static int64_t
-spawn_now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* What the child needs, prepared by the parent: the child shares the parent's memory until it
@@ -235,7 +229,8 @@ capture_pipe(struct capture *c, int *ret_child_end, wedge_error_t *err)
   return 0;
 }
 
-/* Reads what is available now; returns false at EOF or on a hard error (the fd is then closed). */
+/* Reads what is available now; returns false at EOF or on a hard error (the fd stays open: its
+ * loop source goes first). */
 static bool
 capture_read(struct capture *c)
 {
@@ -248,11 +243,7 @@ capture_read(struct capture *c)
       if (n < 0 && errno == EAGAIN)
         return true;
       if (n <= 0)
-        {
-          close(c->fd);
-          c->fd = -1;
-          return false;
-        }
+        return false;
       size_t keep = (size_t) n;
       if (c->len + keep > SPAWN_CAPTURE_MAX)
         keep = SPAWN_CAPTURE_MAX - c->len;
@@ -340,14 +331,6 @@ spawn_wait_pidfd(int pidfd, siginfo_t *si)
     }
 }
 
-struct spawn_io
-{
-  int in_fd;  /* our end of the stdin pipe, -1 when done */
-  const char *in_data;
-  size_t in_len, in_off;
-  struct capture out, err;
-};
-
 /* write(2) on a pipe whose reader is gone raises SIGPIPE, which would kill a shim that has not
  * ignored it. Block it around the write and consume the one we caused, so the caller sees EPIPE
  * and nothing else changes (a SIGPIPE that was already pending is left alone). */
@@ -373,79 +356,6 @@ write_no_sigpipe(int fd, const void *buf, size_t len)
   errno = saved;
   return n;
 }
-
-static void
-spawn_io_write_stdin(struct spawn_io *io)
-{
-  while (io->in_off < io->in_len)
-    {
-      ssize_t n = write_no_sigpipe(io->in_fd, io->in_data + io->in_off, io->in_len - io->in_off);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && errno == EAGAIN)
-        return;
-      if (n < 0)
-        break;
-      io->in_off += (size_t) n;
-    }
-  close(io->in_fd);
-  io->in_fd = -1;
-}
-
-/* Pumps stdin/stdout/stderr until the child exits or the deadline passes. Returns 1 when the
- * child exited, 0 on timeout, negative errno on a poll failure. */
-static int
-spawn_io_loop(struct spawn_io *io, int pidfd, int64_t deadline)
-{
-  for (;;)
-    {
-      struct pollfd pfd[4];
-      nfds_t n = 0;
-      pfd[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-      int i_in = -1, i_out = -1, i_err = -1;
-      if (io->in_fd >= 0)
-        {
-          i_in = (int) n;
-          pfd[n++] = (struct pollfd){ .fd = io->in_fd, .events = POLLOUT };
-        }
-      if (io->out.fd >= 0)
-        {
-          i_out = (int) n;
-          pfd[n++] = (struct pollfd){ .fd = io->out.fd, .events = POLLIN };
-        }
-      if (io->err.fd >= 0)
-        {
-          i_err = (int) n;
-          pfd[n++] = (struct pollfd){ .fd = io->err.fd, .events = POLLIN };
-        }
-
-      int wait_ms = -1;
-      if (deadline > 0)
-        {
-          int64_t left = deadline - spawn_now_ms();
-          if (left <= 0)
-            return 0;
-          wait_ms = left > INT_MAX ? INT_MAX : (int) left;
-        }
-      int r = poll(pfd, n, wait_ms);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        return -errno;
-      if (r == 0)
-        continue;
-
-      if (i_in >= 0 && pfd[i_in].revents)
-        spawn_io_write_stdin(io);
-      if (i_out >= 0 && pfd[i_out].revents)
-        capture_read(&io->out);
-      if (i_err >= 0 && pfd[i_err].revents)
-        capture_read(&io->err);
-      if (pfd[0].revents)
-        return 1;
-    }
-}
-
 
 static int
 spawn_child_fd(int requested, int null_fd, int capture_end)
@@ -624,11 +534,206 @@ spawn_start(const struct spawn_opts *opts, pid_t *ret_pid, int *ret_pidfd, wedge
   return r;
 }
 
-int
-spawn_run(const struct spawn_opts *opts, struct spawn_result *ret, wedge_error_t *err)
+/* ---- a runtime call on the loop ------------------------------------------------------------ */
+
+struct spawn_job
 {
-  if (ret == NULL)
-    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "spawn: no program given");
+  struct spawn_job *prev, *next; /* spawn_in_flight */
+  char *name;             /* argv[0], for messages */
+  int timeout_ms;
+  pid_t pid;
+  int pidfd;
+  struct loop_source *pid_source, *in_source, *out_source, *err_source, *timer;
+  int in_fd;              /* our end of the stdin pipe, -1 when done */
+  char *in_data;
+  size_t in_len, in_off;
+  bool capture_out, capture_err;
+  struct capture out, err;
+  bool timed_out;
+  spawn_done_fn done;
+  void *data;
+};
+
+/* The calls whose child has not been reaped yet, so that spawn_claim_exit() can tell a subreaper's
+ * waitpid(-1) that an exit is theirs. Process-wide, as the children are: a child of this
+ * process is one of these or not, whichever loop runs it. */
+static struct spawn_job *spawn_in_flight;
+
+static void
+spawn_job_free(struct spawn_job *job)
+{
+  if (job->prev)
+    job->prev->next = job->next;
+  else if (spawn_in_flight == job)
+    spawn_in_flight = job->next;
+  if (job->next)
+    job->next->prev = job->prev;
+  job->prev = job->next = NULL;
+  loop_source_free(job->pid_source);
+  loop_source_free(job->in_source);
+  loop_source_free(job->out_source);
+  loop_source_free(job->err_source);
+  loop_source_free(job->timer);
+  if (job->pidfd >= 0)
+    close(job->pidfd);
+  if (job->in_fd >= 0)
+    close(job->in_fd);
+  capture_release(&job->out);
+  capture_release(&job->err);
+  free(job->in_data);
+  free(job->name);
+  free(job);
+}
+
+static void
+spawn_job_stdin_done(struct spawn_job *job)
+{
+  loop_source_free(job->in_source);
+  job->in_source = NULL;
+  close(job->in_fd);
+  job->in_fd = -1;
+}
+
+static int
+spawn_job_on_stdin(struct loop_source *s, int fd, uint32_t revents, void *data)
+{
+  (void) s;
+  (void) revents;
+  struct spawn_job *job = data;
+  while (job->in_off < job->in_len)
+    {
+      ssize_t n = write_no_sigpipe(fd, job->in_data + job->in_off, job->in_len - job->in_off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        return 0;
+      if (n < 0)
+        break;
+      job->in_off += (size_t) n;
+    }
+  spawn_job_stdin_done(job);
+  return 0;
+}
+
+static int
+spawn_job_on_capture(struct loop_source *s, int fd, uint32_t revents, void *data)
+{
+  (void) fd;
+  (void) revents;
+  struct spawn_job *job = data;
+  bool is_out = s == job->out_source;
+  struct capture *c = is_out ? &job->out : &job->err;
+  if (capture_read(c))
+    return 0;
+  loop_source_free(s);
+  if (is_out)
+    job->out_source = NULL;
+  else
+    job->err_source = NULL;
+  close(c->fd);
+  c->fd = -1;
+  return 0;
+}
+
+static int
+spawn_job_on_timeout(struct loop_source *s, uint64_t now_usec, void *data)
+{
+  (void) s;
+  (void) now_usec;
+  struct spawn_job *job = data;
+  job->timed_out = true;
+  (void) pidfd_send_signal(job->pidfd, SIGKILL, NULL, 0);
+  return 0;
+}
+
+/* The child has exited: whatever is buffered in the pipes is taken without waiting for EOF (a
+ * container init started by `create` holds them open for its whole life). */
+static void
+spawn_job_finish(struct spawn_job *job, const siginfo_t *si)
+{
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  if (job->out.fd >= 0)
+    capture_read(&job->out);
+  if (job->err.fd >= 0)
+    capture_read(&job->err);
+  loop_source_free(job->out_source);
+  loop_source_free(job->err_source);
+  job->out_source = job->err_source = NULL;
+
+  struct spawn_result res = { .pid = job->pid, .timed_out = job->timed_out };
+  spawn_fill_status(&res, si);
+  if (job->capture_out)
+    res.out = capture_take(&job->out, &res.out_len);
+  if (job->capture_err)
+    res.err = capture_take(&job->err, &res.err_len);
+  int r = 0;
+  if (job->timed_out)
+    r = wedge_error_set(&err, ETIMEDOUT, WEDGE_DEADLINE_EXCEEDED, "'%s' did not finish within %d ms and was killed",
+                        job->name, job->timeout_ms);
+  spawn_done_fn done = job->done;
+  void *data = job->data;
+  spawn_job_free(job);
+  done(r, &res, &err, data);
+}
+
+static int
+spawn_job_on_exit(struct loop_source *s, int fd, uint32_t revents, void *data)
+{
+  (void) s;
+  (void) revents;
+  struct spawn_job *job = data;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) < 0)
+    {
+      if (errno == EINTR || errno == EAGAIN)
+        return 0;
+      /* Cannot happen for a child of ours that nobody else waits for: report it as a crash. */
+      si.si_code = CLD_KILLED;
+      si.si_status = SIGKILL;
+    }
+  else if (si.si_pid == 0)
+    return 0;
+  spawn_job_finish(job, &si);
+  return 0;
+}
+
+bool
+spawn_claim_exit(pid_t pid, int wait_status)
+{
+  for (struct spawn_job *job = spawn_in_flight; job; job = job->next)
+    if (job->pid == pid)
+      {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        si.si_pid = pid;
+        si.si_code = WIFEXITED(wait_status) ? CLD_EXITED : CLD_KILLED;
+        si.si_status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : WTERMSIG(wait_status);
+        spawn_job_finish(job, &si);
+        return true;
+      }
+  return false;
+}
+
+void
+spawn_job_cancel(struct spawn_job *job)
+{
+  if (job == NULL)
+    return;
+  /* A SIGKILLed child is gone within microseconds (the runtime is not in the container's frozen
+   * cgroup), so waiting here keeps the lifetime simple: no callback, nothing left behind. */
+  (void) pidfd_send_signal(job->pidfd, SIGKILL, NULL, 0);
+  siginfo_t si;
+  (void) spawn_wait_pidfd(job->pidfd, &si);
+  spawn_job_free(job);
+}
+
+int
+spawn_async(struct loop *l, const struct spawn_opts *opts, spawn_done_fn done, void *data, struct spawn_job **ret,
+            wedge_error_t *err)
+{
+  if (l == NULL || done == NULL)
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "spawn: no loop or callback given");
   struct spawn_prep p;
   int r = spawn_prepare(opts, &p, err);
   if (r < 0)
@@ -637,9 +742,21 @@ spawn_run(const struct spawn_opts *opts, struct spawn_result *ret, wedge_error_t
       return r;
     }
   const char *name = opts->argv[0];
+  struct spawn_job *job = calloc(1, sizeof(*job));
+  if (job == NULL || (job->name = strdup(name)) == NULL)
+    {
+      free(job);
+      spawn_prep_release(&p);
+      return wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+    }
+  *job = (struct spawn_job){
+    .name = job->name, .timeout_ms = opts->timeout_ms, .pidfd = -1, .in_fd = -1,
+    .out = { .fd = -1 }, .err = { .fd = -1 },
+    .capture_out = opts->stdout_fd == SPAWN_CAPTURE, .capture_err = opts->stderr_fd == SPAWN_CAPTURE,
+    .done = done, .data = data,
+  };
 
-  _cleanup_close_ int in_child = -1, out_child = -1, err_child = -1, pidfd = -1;
-  struct spawn_io io = { .in_fd = -1, .out = { .fd = -1 }, .err = { .fd = -1 } };
+  _cleanup_close_ int in_child = -1, out_child = -1, err_child = -1;
   if (opts->stdin_fd == SPAWN_CAPTURE)
     {
       /* A pipe, not a socket: crun 1.8.1 reads `update --resources -` by opening /dev/stdin,
@@ -649,73 +766,94 @@ spawn_run(const struct spawn_opts *opts, struct spawn_result *ret, wedge_error_t
       if (pipe2(sp, O_CLOEXEC) < 0)
         {
           r = wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot create a pipe");
-          goto out;
+          goto fail;
         }
-      io.in_fd = sp[1];
+      job->in_fd = sp[1];
       in_child = sp[0];
-      if (fcntl(io.in_fd, F_SETFL, O_NONBLOCK) < 0)
+      if (fcntl(job->in_fd, F_SETFL, O_NONBLOCK) < 0)
         {
           r = wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "cannot make the stdin pipe non-blocking");
-          goto out;
+          goto fail;
         }
-      io.in_data = opts->stdin_data;
-      io.in_len = opts->stdin_data ? opts->stdin_len : 0;
+      job->in_len = opts->stdin_data ? opts->stdin_len : 0;
+      if (job->in_len && (job->in_data = malloc(job->in_len)) == NULL)
+        {
+          r = wedge_error_set(err, ENOMEM, WEDGE_RESOURCE_EXHAUSTED, "out of memory");
+          goto fail;
+        }
+      if (job->in_len)
+        memcpy(job->in_data, opts->stdin_data, job->in_len);
     }
-  if (opts->stdout_fd == SPAWN_CAPTURE && (r = capture_pipe(&io.out, &out_child, err)) < 0)
-    goto out;
-  if (opts->stderr_fd == SPAWN_CAPTURE && (r = capture_pipe(&io.err, &err_child, err)) < 0)
-    goto out;
+  if (job->capture_out && (r = capture_pipe(&job->out, &out_child, err)) < 0)
+    goto fail;
+  if (job->capture_err && (r = capture_pipe(&job->err, &err_child, err)) < 0)
+    goto fail;
 
   p.src[0] = spawn_child_fd(opts->stdin_fd, p.null_fd, in_child);
   p.src[1] = spawn_child_fd(opts->stdout_fd, p.null_fd, out_child);
   p.src[2] = spawn_child_fd(opts->stderr_fd, p.null_fd, err_child);
-  pid_t pid;
-  r = spawn_launch(opts, &p, &pid, &pidfd, err);
+  r = spawn_launch(opts, &p, &job->pid, &job->pidfd, err);
   close(TAKE_FD(in_child));
   close(TAKE_FD(out_child));
   close(TAKE_FD(err_child));
   if (r < 0)
-    goto out;
+    goto fail;
 
-  siginfo_t si;
-  int64_t deadline = opts->timeout_ms > 0 ? spawn_now_ms() + opts->timeout_ms : 0;
-  r = spawn_io_loop(&io, pidfd, deadline);
-  bool timed_out = r == 0;
-  if (r <= 0)
-    pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-
-  int wr = spawn_wait_pidfd(pidfd, &si);
-  if (wr < 0 || r < 0)
+  if ((r = loop_add_io(l, job->pidfd, EPOLLIN, spawn_job_on_exit, job, &job->pid_source, err)) < 0
+      || (job->in_fd >= 0
+          && (r = loop_add_io(l, job->in_fd, EPOLLOUT, spawn_job_on_stdin, job, &job->in_source, err)) < 0)
+      || (job->out.fd >= 0
+          && (r = loop_add_io(l, job->out.fd, EPOLLIN, spawn_job_on_capture, job, &job->out_source, err)) < 0)
+      || (job->err.fd >= 0
+          && (r = loop_add_io(l, job->err.fd, EPOLLIN, spawn_job_on_capture, job, &job->err_source, err)) < 0)
+      || (opts->timeout_ms > 0
+          && (r = loop_add_timer(l, (uint64_t) opts->timeout_ms * 1000, spawn_job_on_timeout, job, &job->timer,
+                                 err)) < 0))
     {
-      r = wedge_error_set_errno(err, wr < 0 ? -wr : -r, WEDGE_INTERNAL, "waiting for '%s' (pid %d)", name, (int) pid);
-      goto out;
+      spawn_prep_release(&p);
+      spawn_job_cancel(job);
+      return r;
     }
-
-  /* The child is gone; its descendants (a container init after `create`) may still hold the
-   * pipes open, so take what is buffered and do not wait for EOF. */
-  if (io.out.fd >= 0)
-    capture_read(&io.out);
-  if (io.err.fd >= 0)
-    capture_read(&io.err);
-
-  struct spawn_result res = { .pid = pid, .timed_out = timed_out };
-  spawn_fill_status(&res, &si);
-  if (opts->stdout_fd == SPAWN_CAPTURE)
-    res.out = capture_take(&io.out, &res.out_len);
-  if (opts->stderr_fd == SPAWN_CAPTURE)
-    res.err = capture_take(&io.err, &res.err_len);
-  *ret = res;
-
-  r = 0;
-  if (timed_out)
-    r = wedge_error_set(err, ETIMEDOUT, WEDGE_DEADLINE_EXCEEDED, "'%s' did not finish within %d ms and was killed",
-                        name, opts->timeout_ms);
-
-out:
   spawn_prep_release(&p);
-  if (io.in_fd >= 0)
-    close(io.in_fd);
-  capture_release(&io.out);
-  capture_release(&io.err);
+  job->next = spawn_in_flight;
+  if (job->next)
+    job->next->prev = job;
+  spawn_in_flight = job;
+  if (ret)
+    *ret = job;
+  return 0;
+
+fail:
+  spawn_prep_release(&p);
+  spawn_job_free(job);
+  return r;
+}
+
+struct spawn_sync
+{
+  struct loop_sync s;
+  struct spawn_result res;
+};
+
+static void
+spawn_sync_done(int r, struct spawn_result *res, wedge_error_t *err, void *data)
+{
+  struct spawn_sync *ss = data;
+  ss->res = *res;
+  *res = (struct spawn_result){ 0 };
+  loop_sync_complete(&ss->s, r, err);
+}
+
+int
+spawn_run(const struct spawn_opts *opts, struct spawn_result *ret, wedge_error_t *err)
+{
+  if (ret == NULL)
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "spawn: no program given");
+  struct spawn_sync ss = { .res = { 0 } };
+  int r = loop_sync_begin(&ss.s, err);
+  if (r < 0)
+    return r;
+  r = loop_sync_end(&ss.s, spawn_async(ss.s.loop, opts, spawn_sync_done, &ss, NULL, err), err);
+  *ret = ss.res;
   return r;
 }

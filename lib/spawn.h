@@ -9,13 +9,19 @@
  *   /dev/null, SPAWN_CAPTURE means a pipe whose content lands in spawn_result), plus
  *   `extra_fds` placed at 3, 4, ... (runc's --preserve-fds). Everything else is closed on exec
  *   (every fd of ours is O_CLOEXEC; close_range(CLOSE_RANGE_CLOEXEC) is the backstop).
- * - spawn_run() waits for the child to exit, not for EOF on the capture pipes: a container init
+ * - spawn_async() starts the child and returns once it has exec'd; the event loop then feeds its
+ *   stdin, collects its output and watches its pidfd, and the done callback runs from the loop
+ *   when the child has exited. The loop is free meanwhile: this is how the shim runs runtime
+ *   calls for several containers at once. spawn_run() is the same on a private loop (loop_sync).
+ * - The call is over when the child exits, not at EOF on the capture pipes: a container init
  *   started by `create` inherits the runtime's stdio and keeps it open for its whole life. Once
  *   the child has exited, whatever is buffered in the pipes is read without blocking.
  * - A child still running after `timeout_ms` is SIGKILLed and reaped; the call fails with
  *   -ETIMEDOUT. A missing binary fails with -ENOEXEC and the message names the binary.
- * - It waits for its own pid only (pidfd + waitid(P_PIDFD)), so a subreaper's other children
- *   (container processes reparented to us) are left to the reaper.
+ * - The call's own exit is taken from its pidfd (waitid(P_PIDFD)), so a subreaper's other children
+ *   (container processes reparented to us) are left to the reaper. The reaper's waitpid(-1) may
+ *   reap the runtime first (its SIGCHLD and its pidfd wake the loop together): the reaper hands
+ *   every pid to spawn_claim_exit() before anything else, so the call still completes with it.
  * - Captured output is capped (SPAWN_CAPTURE_MAX per stream); more is read and dropped.
  */
 #ifndef WEDGE_SPAWN_H
@@ -58,6 +64,26 @@ struct spawn_result
   char *err;          /* captured stderr, NUL terminated (NULL when not captured) */
   size_t err_len;
 };
+
+struct loop;
+struct spawn_job;
+
+/* `res` is the caller's to clear (spawn_result_clear); `err` is set when r < 0 (-ETIMEDOUT: res
+ * still holds what was captured). */
+typedef void (*spawn_done_fn)(int r, struct spawn_result *res, wedge_error_t *err, void *data);
+
+/* Starts the program on `l` (see above). 0: started, `done` runs once from the loop, never from
+ * this call; *ret (may be NULL) is the job until then. Negative: nothing runs, done never will. */
+int spawn_async(struct loop *l, const struct spawn_opts *opts, spawn_done_fn done, void *data, struct spawn_job **ret,
+                wedge_error_t *err);
+
+/* An exit reaped by someone else's waitpid(-1) (reaper.h): true when `pid` was the child of a call
+ * in flight, which then completes with that status (its done runs now). */
+bool spawn_claim_exit(pid_t pid, int wait_status);
+
+/* SIGKILLs the child of a job whose done has not run yet, reaps it and frees the job; done never
+ * runs. For owners that go away with a call in flight. Accepts NULL. */
+void spawn_job_cancel(struct spawn_job *job);
 
 /* Runs the program and waits for it. Returns 0 when the child ran (whatever its exit status;
  * look at *ret), or a negative errno when it could not be started or did not finish in time

@@ -37,6 +37,24 @@
 
 struct task_container;
 
+struct task_op;
+typedef int (*task_begin_fn)(struct task_op *op, wedge_error_t *err);
+typedef int (*task_finish_fn)(struct task_op *op, int r, wedge_error_t *err);
+
+/* One request (or an internal step) waiting its turn on a process, or running. begin returns
+ * < 0 (failed: the request gets the error), 1 (answered, over) or 0 (a runtime call in flight:
+ * its callback ends the op with task_op_done). */
+struct task_op
+{
+  struct task_op *next;
+  struct task_process *tp;
+  ttrpc_call_t *call;       /* NULL: an internal step, nobody to answer */
+  task_begin_fn begin;
+  task_finish_fn finish;    /* after a proc_X_async call (task_after) */
+  ProtobufCMessage *req;    /* the unpacked request */
+  struct oci_job *job;      /* a runtime call of the task layer itself (ps, kill --all) */
+};
+
 struct task_waiter
 {
   struct task_waiter *next;
@@ -59,6 +77,13 @@ struct task_process
   bool exit_held;       /* its exit arrived while starting: report after TaskStart */
   bool exit_reported;   /* TaskExit published, waiters answered */
   struct task_waiter *waiters;
+  struct task_op *queue;   /* requests waiting their turn, in arrival order */
+  struct task_op *running; /* the one whose turn it is */
+  bool gone;               /* deleted (or never created): freed once its op is over */
+  /* Delete lets the stdio copiers finish first (PROC_IO_DRAIN_TIMEOUT_MS at most), on the loop. */
+  struct task_op *drain_op;
+  struct loop_source *drain_timer;
+  bool drained;
 };
 
 struct task_container
@@ -76,6 +101,8 @@ struct task_container
   gid_t io_gid;
   struct cgroup *cgroup; /* from the init's pid at Create (Start and Stats retry) */
   struct oomwatch *oom;  /* from Start of the init on */
+  bool creating;         /* Create is in flight: the init has no process yet until it begins */
+  bool rootfs_mounted;   /* Create mounted req->rootfs (undone when Create fails) */
 };
 
 struct task_tombstone
@@ -87,6 +114,12 @@ struct task_tombstone
   uint32_t exit_status;
   struct timespec exited_at;
   bool exited;
+};
+
+struct task_shutdown
+{
+  struct task_shutdown *next;
+  ttrpc_call_t *call;
 };
 
 struct task_service
@@ -103,6 +136,7 @@ struct task_service
   struct task_container *containers;
   struct task_tombstone *tombstones;
   size_t n_tombstones;
+  struct task_shutdown *shutdowns; /* waiting for a pending Create or Delete (task_h_shutdown) */
 };
 
 static void
@@ -399,7 +433,11 @@ static void
 task_io_drained(struct iocopy *io, void *data)
 {
   (void) io;
-  task_report_exit(data);
+  struct task_process *tp = data;
+  task_report_exit(tp);
+  /* A Delete waiting for this goes on from its timer, outside the copier's callback. */
+  if (tp->drain_op)
+    (void) loop_timer_set(tp->drain_timer, 0);
 }
 
 /* TaskExit waits until the process's output has reached the client (runc shim: the exit is
@@ -416,6 +454,32 @@ task_process_exited(struct task_process *tp)
     task_report_exit(tp);
 }
 
+static int task_op_queue(struct task_process *tp, ttrpc_call_t *call, task_begin_fn begin, ProtobufCMessage *req,
+                         wedge_error_t *err);
+static void task_op_done(struct task_op *op, int r, wedge_error_t *err);
+static void task_queue_flush(struct task_process *tp);
+
+static void
+task_on_kill_all(int r, struct oci_outcome *o, wedge_error_t *err, void *data)
+{
+  (void) r;
+  (void) o;
+  struct task_op *op = data;
+  op->job = NULL;
+  /* Best effort, as before: the container may be gone already. */
+  wedge_error_clear(err);
+  task_op_done(op, 0, err);
+}
+
+static int
+task_begin_kill_all(struct task_op *op, wedge_error_t *err)
+{
+  (void) err;
+  struct task_container *c = op->tp->c;
+  struct oci_async as = { .loop = c->ts->loop, .done = task_on_kill_all, .data = op, .ret_job = &op->job };
+  return oci_kill_async(&as, &c->rt, c->id, SIGKILL, true, NULL) < 0 ? 1 : 0;
+}
+
 static bool
 task_claim(struct task_process *tp, pid_t pid, int wait_status)
 {
@@ -427,7 +491,7 @@ task_claim(struct task_process *tp, pid_t pid, int wait_status)
    * processes down with its init; containerd 1.6.20's runc shim kills them (runtime kill --all)
    * so the container can be deleted. */
   if (tp == &tp->c->init && tp->c->shares_pid_ns)
-    (void) oci_kill(&tp->c->rt, tp->c->id, SIGKILL, true, NULL);
+    (void) task_op_queue(&tp->c->init, NULL, task_begin_kill_all, NULL, NULL);
   /* The OOM notification may still be queued behind this exit: TaskOOM goes first. */
   if (tp == &tp->c->init)
     oomwatch_check(tp->c->oom);
@@ -459,12 +523,13 @@ task_claim_cached(struct task_service *ts, struct task_process *tp)
     task_claim(tp, tp->proc->pid, status);
 }
 
+/* Delete's drain already happened on the loop (task_begin_delete): nothing left to wait for. */
 static int
 task_io_wait(struct proc *p, int timeout_ms, void *data)
 {
   (void) p;
   struct task_process *tp = data;
-  return tp->io ? iocopy_wait(tp->io, timeout_ms) : 0;
+  return tp->io && !tp->drained ? iocopy_wait(tp->io, timeout_ms) : 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -473,6 +538,9 @@ task_io_wait(struct proc *p, int timeout_ms, void *data)
 static void
 task_process_destroy(struct task_process *tp)
 {
+  task_queue_flush(tp);
+  tp->drain_op = NULL;
+  loop_source_free(TAKE_PTR(tp->drain_timer));
   /* Nobody will report this process any more: answer its waiters with what is known. */
   task_release_waiters(tp);
   iocopy_free(tp->io);
@@ -606,7 +674,7 @@ task_tombstones_forget(struct task_service *ts, const char *id)
 static struct cgroup *
 task_cgroup(struct task_container *c, wedge_error_t *err)
 {
-  if (c->cgroup == NULL && c->init.proc->pid > 0 && !c->init.proc->exited)
+  if (c->cgroup == NULL && c->init.proc && c->init.proc->pid > 0 && !c->init.proc->exited)
     (void) cgroup_load_pid(c->init.proc->pid, &c->cgroup, NULL);
   if (c->cgroup == NULL)
     wedge_error_set(err, ENOENT, WEDGE_NOT_FOUND, "cgroup does not exist: not found");
@@ -762,116 +830,252 @@ task_mount_rootfs(const Containerd__Task__V2__CreateTaskRequest *req, const char
   return rootfs_mount_all(mounts, req->n_rootfs, target, err);
 }
 
-static int
-task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskRequest *req, uint32_t *ret_pid,
-            wedge_error_t *err)
+static int task_begin_create(struct task_op *op, wedge_error_t *err);
+static int task_begin_delete(struct task_op *op, wedge_error_t *err);
+static int task_reply_delete(ttrpc_call_t *call, uint32_t pid, uint32_t status, bool exited,
+                             const struct timespec *at);
+static void task_shutdowns_check(struct task_service *ts);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The per-process queue
+ *
+ * Every request that names a process (Create, Start, Kill, Delete, State, Wait, Exec, Pause,
+ * Resume, Update, Pids, Checkpoint, ResizePty, CloseIO) waits its turn on that process's queue:
+ * one runs at a time, in arrival order, as containerd's runc shim serializes them with its
+ * per-process mutex (pkg/process init.go, exec.go). Their runtime calls run on the loop, so
+ * requests for other processes, exits, stdio and events go on meanwhile. See
+ * docs/architecture.md, "Runtime calls and ordering". */
+
+static void
+task_op_free(struct task_op *op)
 {
-  _cleanup_error_ wedge_error_t ignored = WEDGE_ERROR_INIT;
-  int r = ident_validate("container id", req->id, err);
-  if (r < 0 || (r = ident_validate_path("bundle", req->bundle, err)) < 0)
-    return r;
-  if (task_find(ts, req->id, &ignored))
-    return wedge_error_set(err, EEXIST, WEDGE_ALREADY_EXISTS, "id %s: already exists", req->id);
+  oci_job_cancel(op->job);
+  if (op->req)
+    protobuf_c_message_free_unpacked(op->req, NULL);
+  free(op);
+}
 
-  _cleanup_pb_ Containerd__Runc__V1__Options *opts = NULL;
-  r = runc_options_unpack(req->options, &opts, err);
-  if (r < 0)
-    return wedge_error_prefix(err, "create options");
-
-  _cleanup_free_ char *opts_json = task_options_json(opts);
-  if (opts_json == NULL)
-    return task_oom(err);
-  r = task_write_file(req->bundle, "options.json", opts_json, err);
-  if (r < 0)
-    return r;
-  r = task_write_file(req->bundle, "runtime", opts && opts->binary_name ? opts->binary_name : "", err);
-  if (r < 0)
-    return r;
-
-  struct task_container *c = calloc(1, sizeof(*c));
-  if (c == NULL)
-    return task_oom(err);
-  c->ts = ts;
-  c->init.c = c;
-  c->io_uid = opts && opts->io_uid ? (uid_t) opts->io_uid : (uid_t) -1;
-  c->io_gid = opts && opts->io_gid ? (gid_t) opts->io_gid : (gid_t) -1;
-  _cleanup_free_ char *root = task_runtime_root(opts && opts->root && opts->root[0] ? opts->root : ts->runtime_root,
-                                                ts->namespace_);
-  _cleanup_free_ char *log_path = NULL, *rootfs = NULL;
-  if (root == NULL || asprintf(&log_path, "%s/log.json", req->bundle) < 0
-      || asprintf(&rootfs, "%s/rootfs", req->bundle) < 0 || (c->id = strdup(req->id)) == NULL
-      || (c->bundle = strdup(req->bundle)) == NULL
-      || task_process_set_stdio(&c->init, req->stdin, req->stdout, req->stderr, req->terminal) < 0)
+/* A failed request gets its error (an op that answered itself returns >= 0); the op is over. */
+static void
+task_op_end(struct task_op *op, int r, wedge_error_t *err)
+{
+  if (r < 0 && op->call)
     {
-      task_container_free(c);
+      if (err->msg == NULL)
+        wedge_error_set_errno(err, r, WEDGE_UNKNOWN, "%s", ttrpc_call_method(op->call));
+      task_error_class_suffix(err);
+      (void) ttrpc_call_reply_error(op->call, err);
+    }
+  if (op->tp->running == op)
+    op->tp->running = NULL;
+  task_op_free(op);
+}
+
+/* Whatever the op of a process that goes away left: a deleted exec is unlinked and freed, a
+ * deleted (or never created) init takes its container with it. */
+static void
+task_process_gone(struct task_process *tp)
+{
+  struct task_container *c = tp->c;
+  if (tp == &c->init)
+    {
+      task_container_remove(c->ts, c);
+      return;
+    }
+  for (struct task_process **pp = &c->execs; *pp; pp = &(*pp)->next)
+    if (*pp == tp)
+      {
+        *pp = tp->next;
+        break;
+      }
+  task_process_destroy(tp);
+  free(tp);
+}
+
+static void
+task_pump(struct task_process *tp)
+{
+  struct task_service *ts = tp->c->ts;
+  while (tp->running == NULL && tp->queue)
+    {
+      struct task_op *op = tp->queue;
+      tp->queue = op->next;
+      op->next = NULL;
+      tp->running = op;
+      _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+      int r = op->begin(op, &err);
+      if (r == 0)
+        return;
+      task_op_end(op, r, &err);
+      if (tp->gone)
+        {
+          task_process_gone(tp);
+          break;
+        }
+    }
+  task_shutdowns_check(ts);
+}
+
+/* The end of an op whose runtime call ran on the loop; the next one begins. */
+static void
+task_op_done(struct task_op *op, int r, wedge_error_t *err)
+{
+  struct task_process *tp = op->tp;
+  struct task_service *ts = tp->c->ts;
+  task_op_end(op, r, err);
+  if (tp->gone)
+    task_process_gone(tp);
+  else
+    task_pump(tp);
+  task_shutdowns_check(ts);
+}
+
+/* Takes `req` (also on failure). */
+static int
+task_op_queue(struct task_process *tp, ttrpc_call_t *call, task_begin_fn begin, ProtobufCMessage *req,
+              wedge_error_t *err)
+{
+  struct task_op *op = calloc(1, sizeof(*op));
+  if (op == NULL)
+    {
+      if (req)
+        protobuf_c_message_free_unpacked(req, NULL);
       return task_oom(err);
     }
-  r = oci_runtime_init(&c->rt, opts ? opts->binary_name : NULL, root, log_path, opts && opts->systemd_cgroup, err);
-  if (r == 0 && opts)
-    r = oci_runtime_set_criu(&c->rt, opts->criu_path, err);
-  if (r < 0)
+  op->tp = tp;
+  op->call = call;
+  op->begin = begin;
+  op->req = req;
+  struct task_op **pp = &tp->queue;
+  while (*pp)
+    pp = &(*pp)->next;
+  *pp = op;
+  task_pump(tp);
+  return 0;
+}
+
+static const char *
+task_field_string(const ProtobufCMessage *m, const char *name)
+{
+  const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+  if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+    return NULL;
+  return *(const char *const *) (const void *) ((const char *) m + f->offset);
+}
+
+/* Requests still waiting on a process that goes away get what they would get after it. */
+static void
+task_queue_flush(struct task_process *tp)
+{
+  if (tp->running)
     {
-      task_container_free(c);
-      return r;
+      tp->running->next = tp->queue;
+      tp->queue = TAKE_PTR(tp->running);
     }
-  c->rt.timeout_ms = ts->runtime_timeout_ms;
-
-  /* The master would arrive with the restore, at Start: not handled yet. */
-  if (req->terminal && req->checkpoint && req->checkpoint[0])
+  while (tp->queue)
     {
-      task_container_free(c);
-      return wedge_error_set(err, ENOTSUP, WEDGE_UNIMPLEMENTED, "terminal with a checkpoint: not implemented yet");
+      struct task_op *op = tp->queue;
+      tp->queue = op->next;
+      const struct task_tombstone *t = NULL;
+      if (op->call && op->begin == task_begin_delete)
+        t = task_tombstone_find(tp->c->ts, task_field_string(op->req, "id"), task_field_string(op->req, "exec_id"));
+      if (t)
+        /* A Delete behind the Delete that just went: the stored exit, as when it comes later. */
+        (void) task_reply_delete(op->call, t->pid, t->exit_status, t->exited, &t->exited_at);
+      else if (op->call && tp == &tp->c->init)
+        (void) ttrpc_call_reply_status(op->call, WEDGE_NOT_FOUND, "container not created: not found");
+      else if (op->call)
+        {
+          _cleanup_free_ char *msg = NULL;
+          if (asprintf(&msg, "process does not exist %s: not found", tp->proc ? tp->proc->id : "") < 0)
+            msg = NULL;
+          (void) ttrpc_call_reply_status(op->call, WEDGE_NOT_FOUND, msg ? msg : "process does not exist: not found");
+        }
+      task_op_free(op);
     }
+}
 
-  r = task_mount_rootfs(req, rootfs, err);
+/* Unpacks a request naming a process by `id` (and `exec_id`, when the message has one) and
+ * queues it there. */
+static int
+task_queue_request(ttrpc_call_t *call, struct task_service *ts, const ProtobufCMessageDescriptor *desc,
+                   task_begin_fn begin, wedge_error_t *err)
+{
+  ProtobufCMessage *req = NULL;
+  int r = task_unpack(call, desc, &req, err);
   if (r < 0)
+    return r;
+  struct task_process *tp = task_find_process(ts, task_field_string(req, "id"), task_field_string(req, "exec_id"), err);
+  if (tp == NULL)
     {
-      task_container_free(c);
-      return r;
+      protobuf_c_message_free_unpacked(req, NULL);
+      return task_fail(err, -ENOENT);
     }
+  return task_op_queue(tp, call, begin, req, err);
+}
 
-  r = task_io_open(ts, &c->init, &c->init.io, err);
-  if (r < 0)
-    goto fail_unmount;
+static void
+task_on_proc_done(struct proc *p, int r, wedge_error_t *err, void *data)
+{
+  (void) p;
+  struct task_op *op = data;
+  task_op_done(op, op->finish(op, r, err), err);
+}
 
-  struct proc_init_config cfg = {
-    .id = req->id,
-    .bundle = req->bundle,
-    .rootfs = rootfs,
-    .rt = &c->rt,
-    .no_pivot = opts && opts->no_pivot_root,
-    .no_new_keyring = opts && opts->no_new_keyring,
-    .stdio = logio_runtime_stdio(c->init.log, iocopy_runtime_stdio(c->init.io)),
-    .console_socket = iocopy_console_socket(c->init.io),
-    .checkpoint = req->checkpoint && req->checkpoint[0] ? req->checkpoint : NULL,
-    .criu_work_path = opts && opts->criu_work_path && opts->criu_work_path[0] ? opts->criu_work_path : NULL,
-  };
-  r = proc_init_new(&cfg, &c->init.proc, err);
-  if (r < 0)
-    goto fail_unmount;
-  c->init.proc->io_wait = task_io_wait;
-  c->init.proc->io_wait_data = &c->init;
+static struct proc_async
+task_op_async(struct task_op *op)
+{
+  return (struct proc_async){ .loop = op->tp->c->ts->loop, .done = task_on_proc_done, .data = op };
+}
 
-  r = proc_create(c->init.proc, err);
-  /* A restore inherits them at Start. */
-  if (r < 0 || cfg.checkpoint == NULL)
-    {
-      iocopy_close_runtime_ends(c->init.io);
-      logio_close_runtime_ends(c->init.log);
-    }
+/* After a proc_X_async: in flight (0), `finish` runs when it is over; else it runs now. */
+static int
+task_after(struct task_op *op, int r, task_finish_fn finish, wedge_error_t *err)
+{
+  op->finish = finish;
+  return r == 0 ? 0 : finish(op, r, err);
+}
+
+static int
+task_finish_empty(struct task_op *op, int r, wedge_error_t *err)
+{
+  (void) err;
   if (r < 0)
-    goto fail_unmount;
-  if (c->init.terminal && (r = iocopy_receive_terminal(c->init.io, err)) < 0)
+    return r;
+  (void) task_reply(op->call, NULL);
+  return 1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Create */
+
+static int
+task_finish_create(struct task_op *op, int r, wedge_error_t *err)
+{
+  struct task_container *c = op->tp->c;
+  struct task_service *ts = c->ts;
+  const Containerd__Task__V2__CreateTaskRequest *req = (const void *) op->req;
+  if (r >= 0 && c->init.terminal && (r = iocopy_receive_terminal(c->init.io, err)) < 0)
     {
       (void) oci_delete(&c->rt, c->id, true, NULL);
       wedge_error_prefix(err, "failed to retrieve console master");
-      goto fail_unmount;
+    }
+  if (r < 0)
+    {
+      shimlog(ts->log, SHIMLOG_ERROR, "create %s: %s", req->id, wedge_error_message(err));
+      if (c->rootfs_mounted)
+        {
+          _cleanup_free_ char *rootfs = NULL;
+          if (asprintf(&rootfs, "%s/rootfs", req->bundle) >= 0)
+            (void) mount_unmount_all(rootfs, NULL);
+        }
+      op->tp->gone = true;
+      return r;
     }
 
+  c->creating = false;
   c->shares_pid_ns = task_shares_pid_ns(c->bundle);
   (void) task_cgroup(c, NULL);
-  c->next = ts->containers;
-  ts->containers = c;
   task_tombstones_forget(ts, c->id);
 
   Containerd__Events__TaskIO eio = CONTAINERD__EVENTS__TASK_IO__INIT;
@@ -889,65 +1093,149 @@ task_create(struct task_service *ts, const Containerd__Task__V2__CreateTaskReque
   ev.pid = (uint32_t) c->init.proc->pid;
   task_publish(ts, &ev.base);
 
-  *ret_pid = (uint32_t) c->init.proc->pid;
+  Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+  resp.pid = (uint32_t) c->init.proc->pid;
+  (void) task_reply(op->call, &resp.base);
   task_claim_cached(ts, &c->init);
-  return 0;
+  return 1;
+}
 
-fail_unmount:
-  if (req->n_rootfs > 0)
-    (void) mount_unmount_all(rootfs, NULL);
-  task_container_free(c);
-  return r;
+/* Everything before `runtime create`: options, files, rootfs, stdio, the process object. */
+static int
+task_create_prepare(struct task_container *c, const Containerd__Task__V2__CreateTaskRequest *req,
+                    wedge_error_t *err)
+{
+  struct task_service *ts = c->ts;
+  _cleanup_pb_ Containerd__Runc__V1__Options *opts = NULL;
+  int r = runc_options_unpack(req->options, &opts, err);
+  if (r < 0)
+    return wedge_error_prefix(err, "create options");
+
+  _cleanup_free_ char *opts_json = task_options_json(opts);
+  if (opts_json == NULL)
+    return task_oom(err);
+  r = task_write_file(req->bundle, "options.json", opts_json, err);
+  if (r < 0)
+    return r;
+  r = task_write_file(req->bundle, "runtime", opts && opts->binary_name ? opts->binary_name : "", err);
+  if (r < 0)
+    return r;
+
+  c->io_uid = opts && opts->io_uid ? (uid_t) opts->io_uid : (uid_t) -1;
+  c->io_gid = opts && opts->io_gid ? (gid_t) opts->io_gid : (gid_t) -1;
+  _cleanup_free_ char *root = task_runtime_root(opts && opts->root && opts->root[0] ? opts->root : ts->runtime_root,
+                                                ts->namespace_);
+  _cleanup_free_ char *log_path = NULL, *rootfs = NULL;
+  if (root == NULL || asprintf(&log_path, "%s/log.json", req->bundle) < 0
+      || asprintf(&rootfs, "%s/rootfs", req->bundle) < 0
+      || task_process_set_stdio(&c->init, req->stdin, req->stdout, req->stderr, req->terminal) < 0)
+    return task_oom(err);
+  r = oci_runtime_init(&c->rt, opts ? opts->binary_name : NULL, root, log_path, opts && opts->systemd_cgroup, err);
+  if (r == 0 && opts)
+    r = oci_runtime_set_criu(&c->rt, opts->criu_path, err);
+  if (r < 0)
+    return r;
+  c->rt.timeout_ms = ts->runtime_timeout_ms;
+
+  /* The master would arrive with the restore, at Start: not handled yet. */
+  if (req->terminal && req->checkpoint && req->checkpoint[0])
+    return wedge_error_set(err, ENOTSUP, WEDGE_UNIMPLEMENTED, "terminal with a checkpoint: not implemented yet");
+
+  r = task_mount_rootfs(req, rootfs, err);
+  if (r < 0)
+    return r;
+  c->rootfs_mounted = req->n_rootfs > 0;
+
+  r = task_io_open(ts, &c->init, &c->init.io, err);
+  if (r < 0)
+    return r;
+
+  struct proc_init_config cfg = {
+    .id = req->id,
+    .bundle = req->bundle,
+    .rootfs = rootfs,
+    .rt = &c->rt,
+    .no_pivot = opts && opts->no_pivot_root,
+    .no_new_keyring = opts && opts->no_new_keyring,
+    .stdio = logio_runtime_stdio(c->init.log, iocopy_runtime_stdio(c->init.io)),
+    .console_socket = iocopy_console_socket(c->init.io),
+    .checkpoint = req->checkpoint && req->checkpoint[0] ? req->checkpoint : NULL,
+    .criu_work_path = opts && opts->criu_work_path && opts->criu_work_path[0] ? opts->criu_work_path : NULL,
+  };
+  r = proc_init_new(&cfg, &c->init.proc, err);
+  if (r < 0)
+    return r;
+  c->init.proc->io_wait = task_io_wait;
+  c->init.proc->io_wait_data = &c->init;
+  return 0;
+}
+
+static int
+task_begin_create(struct task_op *op, wedge_error_t *err)
+{
+  struct task_container *c = op->tp->c;
+  const Containerd__Task__V2__CreateTaskRequest *req = (const void *) op->req;
+  int r = task_create_prepare(c, req, err);
+  if (r < 0)
+    return task_finish_create(op, r, err);
+  struct proc_async as = task_op_async(op);
+  r = proc_create_async(c->init.proc, &as, err);
+  /* The runtime has them now (it has exec'd); a restore inherits them at Start. */
+  if (r < 0 || c->init.proc->checkpoint == NULL)
+    {
+      iocopy_close_runtime_ends(c->init.io);
+      logio_close_runtime_ends(c->init.log);
+    }
+  return task_after(op, r, task_finish_create, err);
+}
+
+/* The container exists, "creating", from the request on: requests naming it wait behind the
+ * Create on its init's queue, as the runc shim's make them wait on its service lock, and a
+ * second Create of the id is refused. Other containers are not held up (the runc shim's lock
+ * holds every container's requests: containerd#8557). */
+static int
+task_h_create(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  Containerd__Task__V2__CreateTaskRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__create_task_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  _cleanup_error_ wedge_error_t ignored = WEDGE_ERROR_INIT;
+  if ((r = ident_validate("container id", req->id, err)) < 0
+      || (r = ident_validate_path("bundle", req->bundle, err)) < 0)
+    ;
+  else if (task_find(ts, req->id, &ignored))
+    r = wedge_error_set(err, EEXIST, WEDGE_ALREADY_EXISTS, "id %s: already exists", req->id);
+  struct task_container *c = r < 0 ? NULL : calloc(1, sizeof(*c));
+  if (r >= 0 && (c == NULL || (c->id = strdup(req->id)) == NULL || (c->bundle = strdup(req->bundle)) == NULL))
+    {
+      task_container_free(c);
+      r = task_oom(err);
+    }
+  if (r < 0)
+    {
+      shimlog(ts->log, SHIMLOG_ERROR, "create %s: %s", req->id, wedge_error_message(err));
+      protobuf_c_message_free_unpacked(&req->base, NULL);
+      return task_fail(err, r);
+    }
+  c->ts = ts;
+  c->init.c = c;
+  c->creating = true;
+  c->next = ts->containers;
+  ts->containers = c;
+  return task_op_queue(&c->init, call, task_begin_create, &req->base, err);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Handlers */
 
 static int
-task_h_create(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+task_finish_start(struct task_op *op, int r, wedge_error_t *err)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__CreateTaskRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__create_task_request__descriptor, &req, err);
-  if (r < 0)
-    return r;
-  uint32_t pid = 0;
-  r = task_create(ts, req, &pid, err);
-  if (r < 0)
-    {
-      shimlog(ts->log, SHIMLOG_ERROR, "create %s: %s", req->id, wedge_error_message(err));
-      return task_fail(err, r);
-    }
-  Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
-  resp.pid = pid;
-  return task_reply(call, &resp.base);
-}
-
-static int
-task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
-{
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__StartRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__start_request__descriptor, &req, err);
-  if (r < 0)
-    return r;
-  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
-  if (tp == NULL)
-    return task_fail(err, -ENOENT);
+  struct task_process *tp = op->tp;
+  struct task_service *ts = tp->c->ts;
   bool is_exec = tp != &tp->c->init;
-
-  if (is_exec && tp->io == NULL)
-    {
-      r = task_io_open(ts, tp, &tp->io, err);
-      if (r < 0)
-        return task_fail(err, r);
-      tp->proc->stdio = logio_runtime_stdio(tp->log, iocopy_runtime_stdio(tp->io));
-      if (tp->terminal && (tp->proc->console_socket = strdup(iocopy_console_socket(tp->io))) == NULL)
-        return task_oom(err);
-    }
-
-  tp->starting = true;
-  r = proc_start(tp->proc, err);
   if (r >= 0 && is_exec && tp->terminal && (r = iocopy_receive_terminal(tp->io, err)) < 0)
     {
       /* Nobody would ever copy its terminal. */
@@ -961,7 +1249,7 @@ task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   if (r < 0)
     {
       tp->exit_held = false;
-      return task_fail(err, r);
+      return r;
     }
 
   if (is_exec)
@@ -983,7 +1271,7 @@ task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 
   Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
   resp.pid = (uint32_t) tp->proc->pid;
-  (void) ttrpc_call_reply_message(call, &resp.base);
+  (void) task_reply(op->call, &resp.base);
 
   if (tp->exit_held)
     {
@@ -991,7 +1279,33 @@ task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
       task_process_exited(tp);
     }
   task_claim_cached(ts, tp);
-  return 0;
+  return 1;
+}
+
+static int
+task_begin_start(struct task_op *op, wedge_error_t *err)
+{
+  struct task_process *tp = op->tp;
+  struct task_service *ts = tp->c->ts;
+  bool is_exec = tp != &tp->c->init;
+  if (is_exec && tp->io == NULL)
+    {
+      int r = task_io_open(ts, tp, &tp->io, err);
+      if (r < 0)
+        return r;
+      tp->proc->stdio = logio_runtime_stdio(tp->log, iocopy_runtime_stdio(tp->io));
+      if (tp->terminal && (tp->proc->console_socket = strdup(iocopy_console_socket(tp->io))) == NULL)
+        return task_oom(err);
+    }
+  tp->starting = true;
+  struct proc_async as = task_op_async(op);
+  return task_after(op, proc_start_async(tp->proc, &as, err), task_finish_start, err);
+}
+
+static int
+task_h_start(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  return task_queue_request(call, userdata, &containerd__task__v2__start_request__descriptor, task_begin_start, err);
 }
 
 static Containerd__V1__Types__Status
@@ -1022,17 +1336,9 @@ task_status(const struct task_process *tp)
     }
 }
 
-static int
-task_h_state(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+static void
+task_reply_state(struct task_process *tp, ttrpc_call_t *call)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__StateRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__state_request__descriptor, &req, err);
-  if (r < 0)
-    return r;
-  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
-  if (tp == NULL)
-    return task_fail(err, -ENOENT);
   struct proc *p = tp->proc;
   Google__Protobuf__Timestamp at;
   task_timestamp(&at, p->exited, &p->exited_at);
@@ -1048,53 +1354,78 @@ task_h_state(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   resp.exit_status = (uint32_t) p->exit_status;
   resp.exited_at = &at;
   /* exec_id stays empty, for an exec too: the runc shim names the process in `id` only. */
-  return task_reply(call, &resp.base);
+  (void) task_reply(call, &resp.base);
+}
+
+static int
+task_begin_state(struct task_op *op, wedge_error_t *err)
+{
+  (void) err;
+  task_reply_state(op->tp, op->call);
+  return 1;
+}
+
+static int
+task_h_state(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__StateRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__state_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
+  if (tp == NULL)
+    return task_fail(err, -ENOENT);
+  /* As the runc shim's Status: "pausing" at once, without waiting for the Pause. */
+  if (tp->running && tp->proc && tp->proc->state == PROC_PAUSING)
+    {
+      task_reply_state(tp, call);
+      return 0;
+    }
+  return task_op_queue(tp, call, task_begin_state, &TAKE_PTR(req)->base, err);
+}
+
+static int
+task_begin_wait(struct task_op *op, wedge_error_t *err)
+{
+  struct task_process *tp = op->tp;
+  struct task_waiter *w = calloc(1, sizeof(*w));
+  if (w == NULL)
+    return task_oom(err);
+  w->tp = tp;
+  w->call = TAKE_PTR(op->call);
+  if (tp->exit_reported)
+    {
+      task_waiter_reply(w);
+      free(w);
+      return 1;
+    }
+  /* Deferred: answered when TaskExit is published, or dropped when containerd hangs up. */
+  ttrpc_call_set_cancel(w->call, task_waiter_cancel, tp);
+  w->next = tp->waiters;
+  tp->waiters = w;
+  return 1;
 }
 
 static int
 task_h_wait(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__WaitRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__wait_request__descriptor, &req, err);
-  if (r < 0)
-    return r;
-  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
-  if (tp == NULL)
-    return task_fail(err, -ENOENT);
-  struct task_waiter *w = calloc(1, sizeof(*w));
-  if (w == NULL)
-    return task_oom(err);
-  w->tp = tp;
-  w->call = call;
-  if (tp->exit_reported)
-    {
-      task_waiter_reply(w);
-      free(w);
-      return 0;
-    }
-  /* Deferred: answered when TaskExit is published, or dropped when containerd hangs up. */
-  ttrpc_call_set_cancel(call, task_waiter_cancel, tp);
-  w->next = tp->waiters;
-  tp->waiters = w;
-  return 0;
+  return task_queue_request(call, userdata, &containerd__task__v2__wait_request__descriptor, task_begin_wait, err);
+}
+
+static int
+task_begin_kill(struct task_op *op, wedge_error_t *err)
+{
+  const Containerd__Task__V2__KillRequest *req = (const void *) op->req;
+  struct proc_async as = task_op_async(op);
+  return task_after(op, proc_kill_async(op->tp->proc, &as, (int) req->signal, req->all, err), task_finish_empty,
+                    err);
 }
 
 static int
 task_h_kill(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__KillRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__kill_request__descriptor, &req, err);
-  if (r < 0)
-    return r;
-  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
-  if (tp == NULL)
-    return task_fail(err, -ENOENT);
-  r = proc_kill(tp->proc, (int) req->signal, req->all, err);
-  if (r < 0)
-    return task_fail(err, r);
-  return task_reply(call, NULL);
+  return task_queue_request(call, userdata, &containerd__task__v2__kill_request__descriptor, task_begin_kill, err);
 }
 
 static int
@@ -1107,6 +1438,88 @@ task_reply_delete(ttrpc_call_t *call, uint32_t pid, uint32_t status, bool exited
   resp.exit_status = status;
   resp.exited_at = &ts;
   return task_reply(call, &resp.base);
+}
+
+static int
+task_finish_delete(struct task_op *op, int r, wedge_error_t *err)
+{
+  (void) err;
+  if (r < 0)
+    return r;
+  struct task_process *tp = op->tp;
+  struct task_container *c = tp->c;
+  struct task_service *ts = c->ts;
+  struct proc *p = tp->proc;
+  bool is_init = tp == &c->init;
+  /* Delete waited for the output (bounded): whatever was not drained by now never will be. */
+  task_report_exit_as(tp, true);
+
+  uint32_t pid = (uint32_t) p->pid, status = (uint32_t) p->exit_status;
+  bool exited = p->exited;
+  struct timespec at = p->exited_at;
+  task_tombstone_add(ts, c->id, p, is_init ? "" : p->id);
+
+  if (is_init)
+    {
+      Google__Protobuf__Timestamp ets;
+      task_timestamp(&ets, exited, &at);
+      Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
+      ev.container_id = c->id;
+      ev.pid = pid;
+      ev.exit_status = status;
+      ev.exited_at = &ets;
+      task_publish(ts, &ev.base);
+    }
+  (void) task_reply_delete(op->call, pid, status, exited, &at);
+  tp->gone = true;
+  return 1;
+}
+
+static int
+task_delete_go(struct task_op *op, wedge_error_t *err)
+{
+  op->tp->drained = true;
+  struct proc_async as = task_op_async(op);
+  return task_after(op, proc_delete_async(op->tp->proc, &as, err), task_finish_delete, err);
+}
+
+/* The output drained, or PROC_IO_DRAIN_TIMEOUT_MS passed: the Delete goes on. */
+static int
+task_on_drain_timer(struct loop_source *s, uint64_t now_usec, void *data)
+{
+  (void) s;
+  (void) now_usec;
+  struct task_process *tp = data;
+  struct task_op *op = TAKE_PTR(tp->drain_op);
+  loop_source_free(TAKE_PTR(tp->drain_timer));
+  if (op == NULL)
+    return 0;
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  int r = task_delete_go(op, &err);
+  if (r != 0)
+    task_op_done(op, r, &err);
+  return 0;
+}
+
+/* As the runc shim, Delete gives the copiers PROC_IO_DRAIN_TIMEOUT_MS to flush what the process
+ * wrote; it waits on the loop, so other containers' requests and output go on meanwhile. */
+static int
+task_begin_delete(struct task_op *op, wedge_error_t *err)
+{
+  struct task_process *tp = op->tp;
+  int r = proc_check(tp->proc->kind, tp->proc->state, PROC_OP_DELETE, err);
+  if (r < 0)
+    return r;
+  if (tp->io && !tp->drained && !iocopy_is_done(tp->io)
+      && loop_add_timer(tp->c->ts->loop, (uint64_t) PROC_IO_DRAIN_TIMEOUT_MS * 1000, task_on_drain_timer, tp,
+                        &tp->drain_timer, NULL)
+           == 0)
+    {
+      tp->drain_op = op;
+      iocopy_on_done(tp->io, task_io_drained, tp);
+      return 0;
+    }
+  return task_delete_go(op, err);
 }
 
 static int
@@ -1126,63 +1539,18 @@ task_h_delete(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
       wedge_error_clear(err);
       return task_reply_delete(call, t->pid, t->exit_status, t->exited, &t->exited_at);
     }
-  struct task_container *c = tp->c;
-  struct proc *p = tp->proc;
-  bool is_init = tp == &c->init;
-
-  r = proc_delete(p, err);
-  if (r < 0)
-    return task_fail(err, r);
-  /* Delete waited for the output (bounded): whatever was not drained by now never will be. */
-  task_report_exit_as(tp, true);
-
-  uint32_t pid = (uint32_t) p->pid, status = (uint32_t) p->exit_status;
-  bool exited = p->exited;
-  struct timespec at = p->exited_at;
-  task_tombstone_add(ts, c->id, p, is_init ? "" : p->id);
-
-  if (is_init)
-    {
-      Google__Protobuf__Timestamp ets;
-      task_timestamp(&ets, exited, &at);
-      Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
-      ev.container_id = c->id;
-      ev.pid = pid;
-      ev.exit_status = status;
-      ev.exited_at = &ets;
-      task_publish(ts, &ev.base);
-      task_container_remove(ts, c);
-    }
-  else
-    {
-      for (struct task_process **pp = &c->execs; *pp; pp = &(*pp)->next)
-        if (*pp == tp)
-          {
-            *pp = tp->next;
-            break;
-          }
-      task_process_destroy(tp);
-      free(tp);
-    }
-  return task_reply_delete(call, pid, status, exited, &at);
+  return task_op_queue(tp, call, task_begin_delete, &TAKE_PTR(req)->base, err);
 }
 
 static int
-task_h_pids(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+task_reply_pids(struct task_op *op, const char *json, size_t json_len, wedge_error_t *err)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__PidsRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__pids_request__descriptor, &req, err);
-  if (r < 0)
-    return r;
-  struct task_container *c = task_find(ts, req->id, err);
-  if (c == NULL)
-    return task_fail(err, -ENOENT);
+  struct task_container *c = op->tp->c;
   _cleanup_free_ pid_t *pids = NULL;
   size_t n = 0;
-  r = oci_ps(&c->rt, c->id, &pids, &n, err);
+  int r = oci_ps_parse(json, json_len, &pids, &n, err);
   if (r < 0)
-    return task_fail(err, r);
+    return r;
 
   _cleanup_free_ Containerd__V1__Types__ProcessInfo *infos = calloc(n ? n : 1, sizeof(*infos));
   _cleanup_free_ Containerd__V1__Types__ProcessInfo **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
@@ -1224,47 +1592,85 @@ task_h_pids(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
   resp.n_processes = n;
   resp.processes = ptrs;
-  return task_reply(call, &resp.base);
+  (void) task_reply(op->call, &resp.base);
+  return 1;
+}
+
+static void
+task_on_ps(int r, struct oci_outcome *o, wedge_error_t *err, void *data)
+{
+  struct task_op *op = data;
+  op->job = NULL;
+  if (r >= 0)
+    r = task_reply_pids(op, o->out, o->out_len, err);
+  task_op_done(op, r, err);
+}
+
+static int
+task_begin_pids(struct task_op *op, wedge_error_t *err)
+{
+  struct task_container *c = op->tp->c;
+  struct oci_async as = { .loop = c->ts->loop, .done = task_on_ps, .data = op, .ret_job = &op->job };
+  return oci_ps_async(&as, &c->rt, c->id, err);
+}
+
+static int
+task_h_pids(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  return task_queue_request(call, userdata, &containerd__task__v2__pids_request__descriptor, task_begin_pids, err);
+}
+
+static int
+task_finish_pause(struct task_op *op, int r, wedge_error_t *err)
+{
+  (void) err;
+  if (r < 0)
+    return r;
+  Containerd__Events__TaskPaused ev = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
+  ev.container_id = op->tp->c->id;
+  task_publish(op->tp->c->ts, &ev.base);
+  (void) task_reply(op->call, NULL);
+  return 1;
+}
+
+static int
+task_begin_pause(struct task_op *op, wedge_error_t *err)
+{
+  struct proc_async as = task_op_async(op);
+  return task_after(op, proc_pause_async(op->tp->proc, &as, err), task_finish_pause, err);
 }
 
 static int
 task_h_pause(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__PauseRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__pause_request__descriptor, &req, err);
+  return task_queue_request(call, userdata, &containerd__task__v2__pause_request__descriptor, task_begin_pause, err);
+}
+
+static int
+task_finish_resume(struct task_op *op, int r, wedge_error_t *err)
+{
+  (void) err;
   if (r < 0)
     return r;
-  struct task_container *c = task_find(ts, req->id, err);
-  if (c == NULL)
-    return task_fail(err, -ENOENT);
-  r = proc_pause(c->init.proc, err);
-  if (r < 0)
-    return task_fail(err, r);
-  Containerd__Events__TaskPaused ev = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
-  ev.container_id = c->id;
-  task_publish(ts, &ev.base);
-  return task_reply(call, NULL);
+  Containerd__Events__TaskResumed ev = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
+  ev.container_id = op->tp->c->id;
+  task_publish(op->tp->c->ts, &ev.base);
+  (void) task_reply(op->call, NULL);
+  return 1;
+}
+
+static int
+task_begin_resume(struct task_op *op, wedge_error_t *err)
+{
+  struct proc_async as = task_op_async(op);
+  return task_after(op, proc_resume_async(op->tp->proc, &as, err), task_finish_resume, err);
 }
 
 static int
 task_h_resume(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__ResumeRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__resume_request__descriptor, &req, err);
-  if (r < 0)
-    return r;
-  struct task_container *c = task_find(ts, req->id, err);
-  if (c == NULL)
-    return task_fail(err, -ENOENT);
-  r = proc_resume(c->init.proc, err);
-  if (r < 0)
-    return task_fail(err, r);
-  Containerd__Events__TaskResumed ev = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
-  ev.container_id = c->id;
-  task_publish(ts, &ev.base);
-  return task_reply(call, NULL);
+  return task_queue_request(call, userdata, &containerd__task__v2__resume_request__descriptor, task_begin_resume,
+                            err);
 }
 
 /* The OCI process JSON of an exec, with `terminal` taken from the request as the runc shim
@@ -1297,27 +1703,21 @@ task_write_exec_spec(const struct task_container *c, const Containerd__Task__V2_
   return 0;
 }
 
+/* On the init's queue: the init's state decides, as the runc shim's Init.Exec under its mutex. */
 static int
-task_h_exec(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+task_begin_exec(struct task_op *op, wedge_error_t *err)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__ExecProcessRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__exec_process_request__descriptor, &req, err);
-  if (r < 0)
-    return r;
-  r = ident_validate("exec id", req->exec_id, err);
-  if (r < 0)
-    return task_fail(err, r);
-  struct task_container *c = task_find(ts, req->id, err);
-  if (c == NULL)
-    return task_fail(err, -ENOENT);
+  const Containerd__Task__V2__ExecProcessRequest *req = (const void *) op->req;
+  struct task_container *c = op->tp->c;
+  struct task_service *ts = c->ts;
   if (task_find_exec(c, req->exec_id))
-    return task_fail(err, wedge_error_set(err, EEXIST, WEDGE_ALREADY_EXISTS, "id %s: already exists", req->exec_id));
+    return wedge_error_set(err, EEXIST, WEDGE_ALREADY_EXISTS, "id %s: already exists", req->exec_id);
 
   struct task_process *tp = calloc(1, sizeof(*tp));
   if (tp == NULL)
     return task_oom(err);
   tp->c = c;
+  int r;
   if (task_process_set_stdio(tp, req->stdin, req->stdout, req->stderr, req->terminal) < 0)
     {
       r = task_oom(err);
@@ -1344,70 +1744,90 @@ task_h_exec(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   ev.container_id = c->id;
   ev.exec_id = req->exec_id;
   task_publish(ts, &ev.base);
-  return task_reply(call, NULL);
+  (void) task_reply(op->call, NULL);
+  return 1;
 
 fail:
   task_process_destroy(tp);
   free(tp);
-  return task_fail(err, r);
+  return r;
+}
+
+static int
+task_h_exec(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
+{
+  struct task_service *ts = userdata;
+  _cleanup_pb_ Containerd__Task__V2__ExecProcessRequest *req = NULL;
+  int r = task_unpack(call, &containerd__task__v2__exec_process_request__descriptor, &req, err);
+  if (r < 0)
+    return r;
+  r = ident_validate("exec id", req->exec_id, err);
+  if (r < 0)
+    return task_fail(err, r);
+  struct task_container *c = task_find(ts, req->id, err);
+  if (c == NULL)
+    return task_fail(err, -ENOENT);
+  return task_op_queue(&c->init, call, task_begin_exec, &TAKE_PTR(req)->base, err);
+}
+
+static int
+task_begin_close_io(struct task_op *op, wedge_error_t *err)
+{
+  (void) err;
+  if (op->tp->io)
+    iocopy_close_stdin(op->tp->io);
+  (void) task_reply(op->call, NULL);
+  return 1;
 }
 
 static int
 task_h_close_io(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__CloseIORequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__close_iorequest__descriptor, &req, err);
-  if (r < 0)
-    return r;
-  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
-  if (tp == NULL)
-    return task_fail(err, -ENOENT);
-  if (tp->io)
-    iocopy_close_stdin(tp->io);
-  return task_reply(call, NULL);
+  return task_queue_request(call, userdata, &containerd__task__v2__close_iorequest__descriptor, task_begin_close_io,
+                            err);
+}
+
+static int
+task_begin_update(struct task_op *op, wedge_error_t *err)
+{
+  const Containerd__Task__V2__UpdateTaskRequest *req = (const void *) op->req;
+  if (req->resources == NULL)
+    return wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "update: no resources");
+  _cleanup_free_ char *json = strndup((const char *) req->resources->value.data, req->resources->value.len);
+  if (json == NULL)
+    return task_oom(err);
+  struct proc_async as = task_op_async(op);
+  return task_after(op, proc_update_async(op->tp->proc, &as, json, err), task_finish_empty, err);
 }
 
 static int
 task_h_update(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__UpdateTaskRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__update_task_request__descriptor, &req, err);
+  return task_queue_request(call, userdata, &containerd__task__v2__update_task_request__descriptor,
+                            task_begin_update, err);
+}
+
+/* CRIU runs for as long as the dump takes: still a blocking call (checkpoint.h). */
+static int
+task_begin_checkpoint(struct task_op *op, wedge_error_t *err)
+{
+  const Containerd__Task__V2__CheckpointTaskRequest *req = (const void *) op->req;
+  struct task_container *c = op->tp->c;
+  _cleanup_pb_ Containerd__Runc__V1__CheckpointOptions *opts = NULL;
+  int r = checkpoint_options_unpack(req->options, &opts, err);
+  if (r >= 0)
+    r = checkpoint_run(c->init.proc, c->bundle, req->path, opts, err);
   if (r < 0)
     return r;
-  struct task_container *c = task_find(ts, req->id, err);
-  if (c == NULL)
-    return task_fail(err, -ENOENT);
-  if (req->resources == NULL)
-    return task_fail(err, wedge_error_set(err, EINVAL, WEDGE_INVALID_ARGUMENT, "update: no resources"));
-  _cleanup_free_ char *json = strndup((const char *) req->resources->value.data, req->resources->value.len);
-  if (json == NULL)
-    return task_oom(err);
-  r = proc_update(c->init.proc, json, err);
-  if (r < 0)
-    return task_fail(err, r);
-  return task_reply(call, NULL);
+  (void) task_reply(op->call, NULL);
+  return 1;
 }
 
 static int
 task_h_checkpoint(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__CheckpointTaskRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__checkpoint_task_request__descriptor, &req, err);
-  if (r < 0)
-    return r;
-  struct task_container *c = task_find(ts, req->id, err);
-  if (c == NULL)
-    return task_fail(err, -ENOENT);
-  _cleanup_pb_ Containerd__Runc__V1__CheckpointOptions *opts = NULL;
-  r = checkpoint_options_unpack(req->options, &opts, err);
-  if (r >= 0)
-    r = checkpoint_run(c->init.proc, c->bundle, req->path, opts, err);
-  if (r < 0)
-    return task_fail(err, r);
-  return task_reply(call, NULL);
+  return task_queue_request(call, userdata, &containerd__task__v2__checkpoint_task_request__descriptor,
+                            task_begin_checkpoint, err);
 }
 
 static int
@@ -1450,41 +1870,116 @@ task_h_connect(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
   Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
   resp.shim_pid = (uint32_t) getpid();
   struct task_container *c = task_find(ts, req->id, NULL);
-  if (c)
+  if (c && c->init.proc)
     resp.task_pid = (uint32_t) c->init.proc->pid;
   return task_reply(call, &resp.base);
+}
+
+/* A container whose Create or Delete is pending may be gone when it is over. */
+static bool
+task_removal_pending(const struct task_container *c)
+{
+  if (c->init.running && (c->init.running->begin == task_begin_delete || c->init.running->begin == task_begin_create))
+    return true;
+  for (const struct task_op *op = c->init.queue; op; op = op->next)
+    if (op->begin == task_begin_delete || op->begin == task_begin_create)
+      return true;
+  return false;
+}
+
+/* A Shutdown whose answer depends on a Create or Delete still pending waits for them, so that
+ * Delete, Shutdown sent back to back stop the shim as when each waited for the one before (the
+ * runc shim answers each in turn, its Shutdown taking the service lock). While some container
+ * stays whatever happens, the answer is "ignored" at once. */
+static bool
+task_shutdown_must_wait(const struct task_service *ts)
+{
+  if (ts->containers == NULL)
+    return false;
+  for (const struct task_container *c = ts->containers; c; c = c->next)
+    if (!task_removal_pending(c))
+      return false;
+  return true;
+}
+
+static void
+task_shutdown_answer(struct task_service *ts, ttrpc_call_t *call)
+{
+  /* As the runc shim: ignored while any container is left (one being created counts), so a
+   * grouped shim or a containerd that reconnects keeps it. */
+  (void) ttrpc_call_reply(call, NULL, 0);
+  if (ts->containers == NULL && ts->on_shutdown)
+    ts->on_shutdown(ts->data);
+}
+
+static void
+task_shutdowns_check(struct task_service *ts)
+{
+  while (ts->shutdowns && !task_shutdown_must_wait(ts))
+    {
+      struct task_shutdown *sd = ts->shutdowns;
+      ts->shutdowns = sd->next;
+      ttrpc_call_t *call = sd->call;
+      free(sd);
+      task_shutdown_answer(ts, call);
+    }
+}
+
+static void
+task_shutdown_cancel(ttrpc_call_t *call, void *userdata)
+{
+  struct task_service *ts = userdata;
+  for (struct task_shutdown **p = &ts->shutdowns; *p; p = &(*p)->next)
+    if ((*p)->call == call)
+      {
+        struct task_shutdown *sd = *p;
+        *p = sd->next;
+        free(sd);
+        ttrpc_call_abandon(call);
+        return;
+      }
 }
 
 static int
 task_h_shutdown(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
   struct task_service *ts = userdata;
-  (void) err;
-  /* As the runc shim: ignored while any container is left, so a grouped shim or a containerd
-   * that reconnects keeps it. */
-  (void) ttrpc_call_reply(call, NULL, 0);
-  if (ts->containers == NULL && ts->on_shutdown)
-    ts->on_shutdown(ts->data);
+  if (!task_shutdown_must_wait(ts))
+    {
+      task_shutdown_answer(ts, call);
+      return 0;
+    }
+  struct task_shutdown *sd = calloc(1, sizeof(*sd));
+  if (sd == NULL)
+    return task_oom(err);
+  sd->call = call;
+  struct task_shutdown **p = &ts->shutdowns;
+  while (*p)
+    p = &(*p)->next;
+  *p = sd;
+  ttrpc_call_set_cancel(call, task_shutdown_cancel, ts);
   return 0;
+}
+
+static int
+task_begin_resize_pty(struct task_op *op, wedge_error_t *err)
+{
+  const Containerd__Task__V2__ResizePtyRequest *req = (const void *) op->req;
+  struct task_process *tp = op->tp;
+  int r = proc_resize(tp->proc, req->width, req->height, err);
+  if (r >= 0 && tp->io)
+    r = iocopy_resize(tp->io, req->width, req->height, err);
+  if (r < 0)
+    return r;
+  (void) task_reply(op->call, NULL);
+  return 1;
 }
 
 static int
 task_h_resize_pty(ttrpc_call_t *call, void *userdata, wedge_error_t *err)
 {
-  struct task_service *ts = userdata;
-  _cleanup_pb_ Containerd__Task__V2__ResizePtyRequest *req = NULL;
-  int r = task_unpack(call, &containerd__task__v2__resize_pty_request__descriptor, &req, err);
-  if (r < 0)
-    return r;
-  struct task_process *tp = task_find_process(ts, req->id, req->exec_id, err);
-  if (tp == NULL)
-    return task_fail(err, -ENOENT);
-  r = proc_resize(tp->proc, req->width, req->height, err);
-  if (r >= 0 && tp->io)
-    r = iocopy_resize(tp->io, req->width, req->height, err);
-  if (r < 0)
-    return task_fail(err, r);
-  return task_reply(call, NULL);
+  return task_queue_request(call, userdata, &containerd__task__v2__resize_pty_request__descriptor,
+                            task_begin_resize_pty, err);
 }
 
 static const ttrpc_method_t task_methods[] = {
@@ -1539,6 +2034,13 @@ task_service_free(struct task_service *ts)
 {
   if (ts == NULL)
     return;
+  while (ts->shutdowns)
+    {
+      struct task_shutdown *sd = ts->shutdowns;
+      ts->shutdowns = sd->next;
+      (void) ttrpc_call_reply(sd->call, NULL, 0);
+      free(sd);
+    }
   while (ts->containers)
     {
       struct task_container *c = ts->containers;

@@ -3,8 +3,11 @@
  *
  * One task_service holds every container of the shim by id. A container owns its init process
  * (process.h), its execs, their stdio (iocopy.h), its runtime (oci.h, from the runc Options of
- * Create) and the rootfs it mounted. Handlers run on the loop thread, one at a time; runtime
- * calls block the loop for their duration (as runc commands do in the runc shim's handlers).
+ * Create) and the rootfs it mounted. Handlers run on the loop thread, one at a time. A request
+ * naming a process waits its turn on that process's queue and its reply goes out when its
+ * runtime call (on the loop) is over, so one process's runtime calls never hold up another's
+ * requests; docs/architecture.md "Runtime calls and ordering" says which request waits for which
+ * (those of one process in arrival order, as the runc shim's per-process mutex orders them).
  *
  * Semantics are the runc shim's (reference §5, §8.5): unknown id → NotFound
  * "container not created: not found" (Connect never fails); unknown exec → NotFound

@@ -276,7 +276,9 @@ containerd_shim_pid() {
   local p
   for p in $(pids_with_arg -id "$1"); do
     case $(tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | tail -n 1) in start | delete | "") continue ;; esac
-    containerd_shim_pids | grep -qxF "$p" || continue
+    # Not grep -q: it would leave before reading everything, and under pipefail (the bench) the
+    # SIGPIPE of the writer would make a match a failure.
+    containerd_shim_pids | grep -xF "$p" > /dev/null || continue
     echo "$p"
     return 0
   done

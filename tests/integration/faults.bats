@@ -111,8 +111,8 @@ delete_created() { # id
   delete_created fault-silent
 }
 
-# The loop waits for a runtime call (docs/architecture.md): a hung kill holds the shim for the
-# timeout, then the shim is itself again.
+# A hung kill holds the requests of its own process for the timeout (docs/architecture.md), then
+# the process is itself again.
 @test "a runtime that hangs in kill: ctr gets the timeout, then kill and delete work" {
   run_timeout 60 ctr_ run -d --runtime "$WEDGE_RT" "$CTRD_IMAGE" fault-kill sleep 600
   [ "$status" -eq 0 ]
@@ -146,4 +146,53 @@ delete_created() { # id
   [[ "$output" == *"its \`features\` command failed (OCI runtime features failed: the runtime printed invalid JSON"* ]]
   [[ "$output" == *"refused (2): mounts[7].uidMappings (/mnt)"* ]]
   run_timeout 30 ctr_ container rm fault-features
+}
+
+# Two containers of one pod share a shim (the CRI sandbox annotation groups them). A runtime call
+# that hangs for one of them holds up none of the other's requests: its exec, state, kill and
+# exit go through while the hung exec is still waiting for the runtime timeout.
+@test "a runtime that hangs for one container of a shim holds up none of the other's requests" {
+  local pod=(--annotation io.kubernetes.cri.sandbox-id=fault-pod)
+  run_timeout 60 ctr_ run -d --runtime "$WEDGE_RT" "${pod[@]}" "$CTRD_IMAGE" fault-held sleep 600
+  [ "$status" -eq 0 ]
+  run_timeout 60 ctr_ run -d --runtime "$WEDGE_RT" "${pod[@]}" "$CTRD_IMAGE" fault-free sleep 600
+  [ "$status" -eq 0 ]
+  # One shim for both: the daemon started for the first.
+  local shim
+  shim=$(containerd_shim_pid fault-held)
+  [ "$(containerd_shim_pids)" = "$shim" ]
+
+  fake_mode exec-hang-held
+  # Bounded by the shim's runtime timeout (10 s here).
+  ctr_ task exec --exec-id hung fault-held true > "$WEDGE_TEST_DIR/hung.out" 2>&1 &
+  local hung=$!
+  # The hung `runc exec` runs (the fake runtime became `sleep 3600`, a child of the shim).
+  wait_for '[ -n "$(pgrep -P "$shim" -x sleep)" ]' 30
+  local start=$SECONDS
+
+  run_timeout 30 ctr_ task exec --exec-id quick fault-free echo through
+  echo "exec: $status $output"
+  [ "$status" -eq 0 ]
+  [ "$output" = through ]
+  [ "$(task_status fault-free)" = RUNNING ]
+  run_timeout 30 ctr_ task kill -s SIGKILL fault-free
+  [ "$status" -eq 0 ]
+  wait_for '[ "$(task_status fault-free)" = STOPPED ]' 30
+  # All of it while the other container's exec still waits for its runtime (10 s timeout).
+  kill -0 "$hung"
+  [ $((SECONDS - start)) -lt 9 ]
+
+  wait "$hung" || true
+  cat "$WEDGE_TEST_DIR/hung.out"
+  grep -q "did not finish within 10000 ms" "$WEDGE_TEST_DIR/hung.out"
+  fake_mode none
+  [ "$(task_status fault-held)" = RUNNING ]
+  for id in fault-held fault-free; do
+    run_timeout 30 ctr_ task kill -s SIGKILL "$id"
+    wait_for "[ \"\$(task_status $id)\" = STOPPED ]" 30
+    run_timeout 30 ctr_ task delete "$id"
+    [ "$status" -eq 0 ]
+    run_timeout 30 ctr_ container rm "$id"
+    [ "$status" -eq 0 ]
+  done
 }

@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "mount.h"
+#include "loop.h"
 #include "process.h"
 #include "reaper.h"
 #include "testutil.h"
@@ -813,6 +814,93 @@ test_runc_lifecycle(void **state)
 #undef CHECK
 }
 
+struct async_result
+{
+  int n;
+  int r;
+  enum proc_state state_at_done;
+};
+
+static void
+on_proc_done(struct proc *p, int r, wedge_error_t *err, void *data)
+{
+  struct async_result *a = data;
+  a->n++;
+  a->r = r;
+  a->state_at_done = p->state;
+  wedge_error_clear(err);
+}
+
+/* An exit recorded while Start's runtime call is in flight wins: Start still succeeds, and the
+ * process stays stopped (the state machine never goes back from stopped). */
+static void
+test_async_start_exit_meanwhile(void **state)
+{
+  struct fixture *f = *state;
+  struct proc *p = new_init(f, NULL);
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(proc_create(p, &err), 0);
+  struct loop *l = NULL;
+  assert_int_equal(loop_new(&l, NULL), 0);
+  struct async_result a = { 0 };
+  struct proc_async as = { .loop = l, .done = on_proc_done, .data = &a };
+  assert_int_equal(proc_start_async(p, &as, &err), 0);
+  assert_non_null(p->job);
+  assert_int_equal(a.n, 0);
+  proc_set_exited(p, 0);
+  assert_int_equal(p->state, PROC_STOPPED);
+  while (a.n == 0)
+    assert_true(loop_run_once(l, 5000) >= 0);
+  assert_int_equal(a.r, 0);
+  assert_int_equal(a.state_at_done, PROC_STOPPED);
+  assert_null(p->job);
+  proc_free(p);
+  loop_free(l);
+}
+
+/* A process freed with a runtime call in flight cancels it: done never runs. */
+static void
+test_async_free_cancels(void **state)
+{
+  struct fixture *f = *state;
+  struct proc *p = new_init(f, NULL);
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(proc_create(p, &err), 0);
+  struct loop *l = NULL;
+  assert_int_equal(loop_new(&l, NULL), 0);
+  struct async_result a = { 0 };
+  struct proc_async as = { .loop = l, .done = on_proc_done, .data = &a };
+  assert_int_equal(proc_kill_async(p, &as, SIGTERM, false, &err), 0);
+  proc_free(p);
+  assert_true(loop_run_once(l, 200) >= 0);
+  assert_int_equal(a.n, 0);
+  loop_free(l);
+}
+
+/* Kill and delete of an exec need no runtime call: they finish at once (1), done never runs. */
+static void
+test_async_exec_kill_finishes_at_once(void **state)
+{
+  struct fixture *f = *state;
+  struct proc *init = new_init(f, NULL);
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  assert_int_equal(proc_create(init, &err), 0);
+  assert_int_equal(proc_start(init, &err), 0);
+  struct proc_exec_config cfg = { .exec_id = "e1", .process_json = f->process_json, .stdio = OCI_STDIO_NULL };
+  struct proc *e = NULL;
+  assert_int_equal(proc_exec_new(init, &cfg, &e, &err), 0);
+  assert_int_equal(proc_start(e, &err), 0);
+  struct async_result a = { 0 };
+  struct proc_async as = { .loop = NULL, .done = on_proc_done, .data = &a };
+  assert_int_equal(proc_kill_async(e, &as, 0, false, &err), 1);
+  proc_set_exited(e, 0);
+  assert_int_equal(proc_delete_async(e, &as, &err), 1);
+  assert_int_equal(e->state, PROC_DELETED);
+  assert_int_equal(a.n, 0);
+  proc_free(e);
+  proc_free(init);
+}
+
 int
 main(void)
 {
@@ -832,6 +920,9 @@ main(void)
     cmocka_unit_test_setup_teardown(test_paused_exit_thaws, setup, teardown),
     cmocka_unit_test_setup_teardown(test_delete_init, setup, teardown),
     cmocka_unit_test_setup_teardown(test_delete_reports_unmount_failure, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_async_start_exit_meanwhile, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_async_free_cancels, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_async_exec_kill_finishes_at_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_runc_lifecycle, runc_setup, runc_teardown),
   };
   return cmocka_run_group_tests_name("process", tests, NULL, NULL);

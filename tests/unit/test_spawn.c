@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cleanup.h"
+#include "loop.h"
 #include "spawn.h"
 
 static struct spawn_opts
@@ -362,6 +363,108 @@ test_parent_death_kills_child(void **state)
   assert_int_equal(poll(&pfd, 1, 5000), 1);
 }
 
+struct async_done
+{
+  int n;
+  int r[2];
+  struct spawn_result res[2];
+};
+
+static void
+on_async_done(int r, struct spawn_result *res, wedge_error_t *err, void *data)
+{
+  struct async_done *d = data;
+  assert_true(d->n < 2);
+  d->r[d->n] = r;
+  d->res[d->n++] = *res;
+  *res = (struct spawn_result){ 0 };
+  wedge_error_clear(err);
+}
+
+static int64_t
+mono_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Two calls on one loop run at the same time: the loop waits for neither. */
+static void
+test_async_calls_overlap(void **state)
+{
+  (void) state;
+  struct loop *l = NULL;
+  assert_int_equal(loop_new(&l, NULL), 0);
+  const char *argv[] = { "sh", "-c", "sleep 1; echo done", NULL };
+  struct spawn_opts o = sh_opts(argv);
+  struct async_done d = { 0 };
+  int64_t t0 = mono_ms();
+  assert_int_equal(spawn_async(l, &o, on_async_done, &d, NULL, NULL), 0);
+  assert_int_equal(spawn_async(l, &o, on_async_done, &d, NULL, NULL), 0);
+  assert_int_equal(d.n, 0);
+  while (d.n < 2)
+    assert_true(loop_run_once(l, 5000) >= 0);
+  /* In sequence it would take 2 s. */
+  assert_true(mono_ms() - t0 < 1900);
+  for (int i = 0; i < 2; i++)
+    {
+      assert_int_equal(d.r[i], 0);
+      assert_string_equal(d.res[i].out, "done\n");
+      spawn_result_clear(&d.res[i]);
+    }
+  loop_free(l);
+}
+
+/* A subreaper's waitpid(-1) may take the exit of a runtime call in flight before its pidfd is
+ * read: handed to spawn_claim_exit, the call still completes with that status. */
+static void
+test_async_exit_reaped_elsewhere_is_claimed(void **state)
+{
+  (void) state;
+  struct loop *l = NULL;
+  assert_int_equal(loop_new(&l, NULL), 0);
+  const char *argv[] = { "sh", "-c", "exit 7", NULL };
+  struct spawn_opts o = sh_opts(argv);
+  struct async_done d = { 0 };
+  assert_int_equal(spawn_async(l, &o, on_async_done, &d, NULL, NULL), 0);
+  int st;
+  pid_t got = waitpid(-1, &st, 0);
+  assert_true(got > 0);
+  assert_false(spawn_claim_exit(got + 1, 0));
+  assert_true(spawn_claim_exit(got, st));
+  assert_int_equal(d.n, 1);
+  assert_int_equal(d.r[0], 0);
+  assert_true(d.res[0].exited);
+  assert_int_equal(d.res[0].status, 7);
+  assert_int_equal(d.res[0].pid, got);
+  spawn_result_clear(&d.res[0]);
+  assert_false(spawn_claim_exit(got, st));
+  assert_true(loop_run_once(l, 50) >= 0);
+  assert_int_equal(d.n, 1);
+  loop_free(l);
+}
+
+/* A cancelled call leaves no child and never calls back. */
+static void
+test_async_cancel(void **state)
+{
+  (void) state;
+  struct loop *l = NULL;
+  assert_int_equal(loop_new(&l, NULL), 0);
+  const char *argv[] = { "sleep", "30", NULL };
+  struct spawn_opts o = sh_opts(argv);
+  struct async_done d = { 0 };
+  struct spawn_job *job = NULL;
+  assert_int_equal(spawn_async(l, &o, on_async_done, &d, &job, NULL), 0);
+  spawn_job_cancel(job);
+  assert_int_equal(loop_run_once(l, 100), 0);
+  assert_int_equal(d.n, 0);
+  assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+  assert_int_equal(errno, ECHILD);
+  loop_free(l);
+}
+
 int
 main(void)
 {
@@ -382,6 +485,9 @@ main(void)
     cmocka_unit_test(test_explicit_env),
     cmocka_unit_test(test_returns_at_exit_not_at_eof),
     cmocka_unit_test(test_parent_death_kills_child),
+    cmocka_unit_test(test_async_calls_overlap),
+    cmocka_unit_test(test_async_exit_reaped_elsewhere_is_claimed),
+    cmocka_unit_test(test_async_cancel),
   };
   return cmocka_run_group_tests_name("spawn", tests, NULL, NULL);
 }

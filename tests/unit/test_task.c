@@ -44,6 +44,8 @@ static const char FAKE_RUNTIME[] =
   "  esac\n"
   "  shift\n"
   "done\n"
+  /* hold-<command>: that command waits (at most 20 s) until the file is gone, then records. */
+  "i=0; while [ -e \"$dir/hold-$cmd\" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done\n"
   "echo \"$cmd\" >> \"$dir/calls\"\n"
   "case $cmd in\n"
   "  create) [ -e \"$dir/fail-create\" ] && { echo 'boom' >&2; exit 1; }\n"
@@ -300,15 +302,27 @@ runtime_options(fixture_t *f, uint8_t *buf)
   return any;
 }
 
+/* A Create of `id` in the fixture's bundle by the stand-in runtime; `buf` and `any` hold its
+ * options. */
+static void
+create_request(fixture_t *f, const char *id, uint8_t *buf, Google__Protobuf__Any *any,
+               Containerd__Task__V2__CreateTaskRequest *req)
+{
+  *any = runtime_options(f, buf);
+  *req = (Containerd__Task__V2__CreateTaskRequest) CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+  req->id = (char *) id;
+  req->bundle = f->bundle;
+  req->options = any;
+  req->stdout = "";
+}
+
 static void
 create_with_stdout(fixture_t *f, const char *id, const char *stdout_path, uint32_t *ret_pid)
 {
   uint8_t buf[512];
-  Google__Protobuf__Any any = runtime_options(f, buf);
-  Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
-  req.id = (char *) id;
-  req.bundle = f->bundle;
-  req.options = &any;
+  Google__Protobuf__Any any;
+  Containerd__Task__V2__CreateTaskRequest req;
+  create_request(f, id, buf, &any, &req);
   req.stdout = (char *) (stdout_path ? stdout_path : "");
   ProtobufCMessage *resp = NULL;
   char msg[512];
@@ -678,24 +692,33 @@ test_unknown_options_type_is_ignored(void **state)
   assert_string_equal(opts, "{}");
 }
 
+/* Creates and starts `id` with stdout to a FIFO, while a process the stand-in runtime leaves
+ * behind holds the stdout pipe and writes "late\n" half a second later. Returns the FIFO's
+ * read end (non-blocking). */
+static int
+start_with_late_output(fixture_t *f, const char *id)
+{
+  _cleanup_free_ char *flag = tu_path(f->dir, "hold-stdout");
+  _cleanup_free_ char *fifo = tu_path(f->dir, "stdout");
+  assert_int_equal(tu_write_file(flag, "", 0600), 0);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  int rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  assert_true(rd >= 0);
+  uint32_t pid;
+  create_with_stdout(f, id, fifo, &pid);
+  Containerd__Task__V2__StartRequest s = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  s.id = (char *) id;
+  assert_int_equal(call(f, "Start", &s.base, NULL, NULL, NULL, 0, NULL), 0);
+  return rd;
+}
+
 /* The exit is reported (TaskExit, Wait) only once everything the container wrote reached the
  * client: here a process that outlives the init holds the stdout pipe for half a second. */
 static void
 test_exit_waits_for_output(void **state)
 {
   fixture_t *f = *state;
-  _cleanup_free_ char *flag = tu_path(f->dir, "hold-stdout");
-  _cleanup_free_ char *fifo = tu_path(f->dir, "stdout");
-  assert_int_equal(tu_write_file(flag, "", 0600), 0);
-  assert_int_equal(mkfifo(fifo, 0600), 0);
-  _cleanup_close_ int rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  assert_true(rd >= 0);
-
-  uint32_t pid;
-  create_with_stdout(f, "c1", fifo, &pid);
-  Containerd__Task__V2__StartRequest s = CONTAINERD__TASK__V2__START_REQUEST__INIT;
-  s.id = "c1";
-  assert_int_equal(call(f, "Start", &s.base, NULL, NULL, NULL, 0, NULL), 0);
+  _cleanup_close_ int rd = start_with_late_output(f, "c1");
   Containerd__Task__V2__WaitRequest w = CONTAINERD__TASK__V2__WAIT_REQUEST__INIT;
   w.id = "c1";
   call_t waiter;
@@ -809,6 +832,232 @@ test_init_exit_waits_for_execs(void **state)
   assert_int_equal(call(f, "Delete", &d.base, NULL, NULL, NULL, 0, NULL), 0);
 }
 
+/* ---- Ordering: one process's requests in turn, other processes meanwhile ---- */
+
+static void
+hold(fixture_t *f, const char *cmd, bool on)
+{
+  _cleanup_free_ char *name = NULL;
+  assert_true(asprintf(&name, "%s/hold-%s", f->dir, cmd) > 0);
+  if (on)
+    assert_int_equal(tu_write_file(name, "", 0600), 0);
+  else
+    assert_int_equal(unlink(name), 0);
+}
+
+/* The loop runs for a while: a call still not answered after it is waiting for something. */
+static void
+pump_for(fixture_t *f, int ms)
+{
+  for (int i = 0; i < ms / 10; i++)
+    pump_once(f, 10);
+}
+
+static char *
+calls_take(fixture_t *f)
+{
+  _cleanup_free_ char *path = tu_path(f->dir, "calls");
+  char *text = tu_read_file(path);
+  (void) unlink(path);
+  return text;
+}
+
+/* A runtime call that hangs for one container holds up none of the others' requests. */
+static void
+test_runtime_call_does_not_hold_other_containers(void **state)
+{
+  fixture_t *f = *state;
+  uint32_t pid = 0;
+  create(f, "c1", &pid);
+  create(f, "c2", &pid);
+  Containerd__Task__V2__StartRequest s = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  s.id = "c2";
+  assert_int_equal(call(f, "Start", &s.base, NULL, NULL, NULL, 0, NULL), 0);
+  free(calls_take(f));
+
+  hold(f, "start", true);
+  s.id = "c1";
+  call_t slow;
+  call_begin(&slow, f, "Start", &s.base, NULL);
+  pump_for(f, 200);
+  assert_false(atomic_load(&slow.done));
+
+  /* c2's state, exec and kill go through while c1's Start waits in the runtime. */
+  Containerd__Task__V2__StateResponse *st = state_of(f, "c2", "");
+  assert_int_equal(st->status, CONTAINERD__V1__TYPES__STATUS__RUNNING);
+  protobuf_c_message_free_unpacked(&st->base, NULL);
+  start_exec(f, "c2", "e1");
+  Containerd__Task__V2__KillRequest k = CONTAINERD__TASK__V2__KILL_REQUEST__INIT;
+  k.id = "c2";
+  k.signal = SIGTERM;
+  assert_int_equal(call(f, "Kill", &k.base, NULL, NULL, NULL, 0, NULL), 0);
+  assert_false(atomic_load(&slow.done));
+  _cleanup_free_ char *during = calls_take(f);
+  assert_string_equal(during, "exec\nkill\n");
+
+  hold(f, "start", false);
+  call_end(&slow);
+  assert_int_equal(slow.r, 0);
+  wedge_error_clear(&slow.err);
+}
+
+/* Requests naming one process run in arrival order, each after the one before is over: a Kill
+ * or a State sent during Start waits for it, as with the runc shim's per-process mutex. */
+static void
+test_one_process_requests_in_turn(void **state)
+{
+  fixture_t *f = *state;
+  uint32_t pid = 0;
+  create(f, "c1", &pid);
+  _cleanup_free_ char *created = calls_take(f);
+
+  hold(f, "start", true);
+  Containerd__Task__V2__StartRequest s = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+  s.id = "c1";
+  call_t start, kill_, state_;
+  call_begin(&start, f, "Start", &s.base, NULL);
+  pump_for(f, 200);
+  Containerd__Task__V2__KillRequest k = CONTAINERD__TASK__V2__KILL_REQUEST__INIT;
+  k.id = "c1";
+  k.signal = SIGTERM;
+  call_begin(&kill_, f, "Kill", &k.base, NULL);
+  pump_for(f, 200);
+  Containerd__Task__V2__StateRequest sr = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+  sr.id = "c1";
+  call_begin(&state_, f, "State", &sr.base, &containerd__task__v2__state_response__descriptor);
+  pump_for(f, 200);
+  assert_false(atomic_load(&start.done));
+  assert_false(atomic_load(&kill_.done));
+  assert_false(atomic_load(&state_.done));
+
+  hold(f, "start", false);
+  call_end(&start);
+  call_end(&kill_);
+  call_end(&state_);
+  assert_int_equal(start.r, 0);
+  assert_int_equal(kill_.r, 0);
+  assert_int_equal(state_.r, 0);
+  /* State ran after Start was over: running, not created. */
+  assert_int_equal(((Containerd__Task__V2__StateResponse *) state_.resp)->status,
+                   CONTAINERD__V1__TYPES__STATUS__RUNNING);
+  protobuf_c_message_free_unpacked(state_.resp, NULL);
+  _cleanup_free_ char *calls = calls_take(f);
+  assert_string_equal(calls, "start\nkill\n");
+}
+
+/* While a container's Create is in flight, requests naming it wait for it (and then see the
+ * container), a second Create of the id is refused, and other containers are served. */
+static void
+test_requests_wait_for_create(void **state)
+{
+  fixture_t *f = *state;
+  uint32_t pid = 0;
+  create(f, "c1", &pid);
+
+  hold(f, "create", true);
+  uint8_t buf[512];
+  Google__Protobuf__Any any;
+  Containerd__Task__V2__CreateTaskRequest req;
+  create_request(f, "c2", buf, &any, &req);
+  call_t create_, state_;
+  call_begin(&create_, f, "Create", &req.base, &containerd__task__v2__create_task_response__descriptor);
+  pump_for(f, 200);
+  Containerd__Task__V2__StateRequest sr = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+  sr.id = "c2";
+  call_begin(&state_, f, "State", &sr.base, &containerd__task__v2__state_response__descriptor);
+  pump_for(f, 200);
+  assert_false(atomic_load(&state_.done));
+  assert_error(f, "Create", &req.base, WEDGE_ALREADY_EXISTS, "id c2: already exists");
+  Containerd__Task__V2__StateResponse *st = state_of(f, "c1", "");
+  assert_int_equal(st->status, CONTAINERD__V1__TYPES__STATUS__CREATED);
+  protobuf_c_message_free_unpacked(&st->base, NULL);
+  /* Not a container yet to Shutdown: it stays. */
+  Containerd__Task__V2__ShutdownRequest sd = CONTAINERD__TASK__V2__SHUTDOWN_REQUEST__INIT;
+  assert_int_equal(call(f, "Shutdown", &sd.base, NULL, NULL, NULL, 0, NULL), 0);
+  assert_false(f->shutdown);
+
+  hold(f, "create", false);
+  call_end(&create_);
+  call_end(&state_);
+  assert_int_equal(create_.r, 0);
+  assert_int_equal(state_.r, 0);
+  assert_int_equal(((Containerd__Task__V2__StateResponse *) state_.resp)->status,
+                   CONTAINERD__V1__TYPES__STATUS__CREATED);
+  protobuf_c_message_free_unpacked(state_.resp, NULL);
+  protobuf_c_message_free_unpacked(create_.resp, NULL);
+}
+
+/* A Create that fails answers the requests waiting behind it as if the container never was. */
+static void
+test_failed_create_answers_waiting_requests(void **state)
+{
+  fixture_t *f = *state;
+  _cleanup_free_ char *fail = tu_path(f->dir, "fail-create");
+  assert_int_equal(tu_write_file(fail, "", 0600), 0);
+  hold(f, "create", true);
+  uint8_t buf[512];
+  Google__Protobuf__Any any;
+  Containerd__Task__V2__CreateTaskRequest req;
+  create_request(f, "c2", buf, &any, &req);
+  call_t create_, kill_;
+  call_begin(&create_, f, "Create", &req.base, &containerd__task__v2__create_task_response__descriptor);
+  pump_for(f, 200);
+  Containerd__Task__V2__KillRequest k = CONTAINERD__TASK__V2__KILL_REQUEST__INIT;
+  k.id = "c2";
+  k.signal = SIGKILL;
+  call_begin(&kill_, f, "Kill", &k.base, NULL);
+  pump_for(f, 200);
+  hold(f, "create", false);
+  call_end(&create_);
+  call_end(&kill_);
+  assert_int_equal(create_.r, -EREMOTEIO);
+  assert_int_equal(kill_.r, -EREMOTEIO);
+  assert_int_equal(kill_.err.status, WEDGE_NOT_FOUND);
+  assert_string_equal(wedge_error_message(&kill_.err), "container not created: not found");
+  wedge_error_clear(&create_.err);
+  wedge_error_clear(&kill_.err);
+  assert_int_equal(task_service_count(f->ts), 0);
+}
+
+/* Delete lets the output drain first (at most PROC_IO_DRAIN_TIMEOUT_MS), on the loop: another
+ * container's requests are answered meanwhile. */
+static void
+test_delete_drains_output_on_the_loop(void **state)
+{
+  fixture_t *f = *state;
+  uint32_t pid;
+  create(f, "c2", &pid);
+  _cleanup_close_ int rd = start_with_late_output(f, "c1");
+  assert_true(task_service_reap(f->ts, FAKE_PID, 0));
+
+  Containerd__Task__V2__DeleteRequest d = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+  d.id = "c1";
+  call_t del;
+  call_begin(&del, f, "Delete", &d.base, &containerd__task__v2__delete_response__descriptor);
+  pump_for(f, 200);
+  assert_false(atomic_load(&del.done));
+  Containerd__Task__V2__StateResponse *st = state_of(f, "c2", "");
+  assert_int_equal(st->status, CONTAINERD__V1__TYPES__STATUS__CREATED);
+  protobuf_c_message_free_unpacked(&st->base, NULL);
+  assert_false(atomic_load(&del.done));
+
+  /* The client reads the late output: the Delete goes on. */
+  char buf[64] = "";
+  size_t got = 0;
+  for (int i = 0; i < 500 && got < 5; i++)
+    {
+      pump_once(f, 10);
+      ssize_t n = read(rd, buf + got, sizeof(buf) - 1 - got);
+      if (n > 0)
+        got += (size_t) n;
+    }
+  assert_string_equal(buf, "late\n");
+  call_end(&del);
+  assert_int_equal(del.r, 0);
+  protobuf_c_message_free_unpacked(del.resp, NULL);
+  assert_int_equal(task_service_count(f->ts), 1);
+}
+
 int
 main(void)
 {
@@ -823,6 +1072,11 @@ main(void)
     cmocka_unit_test_setup_teardown(test_exit_waits_for_output, setup, teardown),
     cmocka_unit_test_setup_teardown(test_init_exit_waits_for_execs, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unknown_options_type_is_ignored, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_runtime_call_does_not_hold_other_containers, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_one_process_requests_in_turn, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_requests_wait_for_create, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_failed_create_answers_waiting_requests, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_delete_drains_output_on_the_loop, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
