@@ -86,6 +86,19 @@ s.sendall(p.frame(1, p.request(p.TASK, b"Update", p.field(1, sys.argv[3].encode(
 p.read_frames(s, 1)' "$PROBE_DIR" "$addr" "$1" "$2"
 }
 
+# events_begin FILE: `ctr events` into FILE in the background (EVENTS_PID). It subscribes
+# asynchronously and says nothing when it has (as in shim.bats): a second is given.
+events_begin() {
+  ctr_ events > "$1" 2>&1 &
+  EVENTS_PID=$!
+  sleep 1
+}
+
+events_end() {
+  kill "$EVENTS_PID" 2>/dev/null || true
+  wait "$EVENTS_PID" 2>/dev/null || true
+}
+
 stop_and_remove() {
   CTR_TIMEOUT=30 ctr_ task kill -s SIGKILL "$1" >/dev/null 2>&1 || true
   wait_for "[ \"\$(task_status $1)\" = STOPPED ] || [ -z \"\$(task_status $1)\" ]" 30
@@ -193,20 +206,16 @@ stop_and_remove() {
 }
 
 @test "an OOM kill is published as /tasks/oom for both shims, before the task's exit" {
-  local rt s ev evpid
+  local rt s ev
   for rt in $RUNC_RT $WEDGE_RT; do
     s=$(short_name "$rt")
     ev=$BATS_TEST_TMPDIR/events-$s
-    ctr_ events > "$ev" 2>&1 &
-    evpid=$!
-    # ctr events subscribes asynchronously, and says nothing when it has (as in shim.bats).
-    sleep 1
+    events_begin "$ev"
     run_timeout 120 ctr_ run --rm --memory-limit 16777216 --runtime "$rt" "$CTRD_IMAGE" "oom-$s" \
       sh -c 'x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done'
     printf -v "RC_$s" '%s' "$status"
     wait_for "grep -q '/tasks/delete' '$ev'" 30
-    kill "$evpid" 2>/dev/null || true
-    wait "$evpid" 2>/dev/null || true
+    events_end
     echo "$s: rc=$status"
     cat "$ev"
   done
@@ -220,13 +229,11 @@ stop_and_remove() {
 }
 
 @test "an OOM kill of an exec is published as /tasks/oom for both shims; the init lives on" {
-  local rt s ev evpid
+  local rt s ev
   for rt in $RUNC_RT $WEDGE_RT; do
     s=$(short_name "$rt")
     ev=$BATS_TEST_TMPDIR/events-$s
-    ctr_ events > "$ev" 2>&1 &
-    evpid=$!
-    sleep 1
+    events_begin "$ev"
     run_timeout 60 ctr_ run -d --memory-limit 16777216 --runtime "$rt" "$CTRD_IMAGE" "oomx-$s" sleep 600
     [ "$status" -eq 0 ]
     # The OOM killer takes the biggest process of the cgroup: the exec, not the init.
@@ -236,8 +243,7 @@ stop_and_remove() {
     wait_for "grep -q '/tasks/oom.*oomx-$s' '$ev'" 30 || true
     printf -v "STATE_$s" '%s' "$(task_status "oomx-$s")"
     stop_and_remove "oomx-$s"
-    kill "$evpid" 2>/dev/null || true
-    wait "$evpid" 2>/dev/null || true
+    events_end
     cat "$ev"
   done
   [ "$RC_wedge" = "$RC_runc" ]
