@@ -1,9 +1,10 @@
 #!/bin/bash
-# tests/run-all.sh [--unit-only|--integration-only] BUILD ASAN_BUILD [FUZZ_BUILD]
+# tests/run-all.sh [--unit-only|--integration-only|--vm-only] BUILD ASAN_BUILD [FUZZ_BUILD]
 #
 # What CI runs (through `make test`): every unit test binary of the meson build, in the plain
 # build and in the ASan+UBSan build, then every tests/integration/*.bats file with
-# `bats --tap`. Results are counted from the TAP lines: `ok` passes, `not ok` fails, a `# skip`
+# `bats --tap`, then the cgroup-dependent ones in a cgroup-v2 VM (tests/vm/, `--vm-only` runs
+# just those). Results are counted from the TAP lines: `ok` passes, `not ok` fails, a `# skip`
 # directive (bats `ok N name # skip`, cmocka `not ok N # SKIP`) counts as passed and is also
 # counted as skipped. A binary or bats file that crashes, exits non-zero without reporting a
 # failure, reports fewer results than its plan, or runs past its timeout counts as a failure.
@@ -22,15 +23,17 @@ if [ -z "${WEDGE_RUN_ALL_DEFAULT_SIGNALS:-}" ]; then
 fi
 
 usage() {
-  echo "usage: $0 [--unit-only|--integration-only] BUILD ASAN_BUILD [FUZZ_BUILD]" >&2
+  echo "usage: $0 [--unit-only|--integration-only|--vm-only] BUILD ASAN_BUILD [FUZZ_BUILD]" >&2
   exit 2
 }
 
 run_unit=1
 run_integration=1
+run_vm=1
 case ${1:-} in
-  --unit-only) run_integration=0; shift ;;
+  --unit-only) run_integration=0; run_vm=0; shift ;;
   --integration-only) run_unit=0; shift ;;
+  --vm-only) run_unit=0; run_integration=0; shift ;;
   -*) usage ;;
 esac
 [ $# -eq 2 ] || [ $# -eq 3 ] || usage
@@ -217,9 +220,10 @@ if [ $run_integration = 1 ]; then
       count_tap "$(basename "$f")" "$rc" "$out"
     done
     echo "== integration: $((SECONDS - start))s in all"
-    run_vm_suites
   fi
 fi
+
+[ $run_vm = 1 ] && run_vm_suites
 
 if [ ${#failures[@]} -gt 0 ]; then
   echo
