@@ -17,7 +17,8 @@ mkdir -p "$out/tap"
 . "$here/suites.bash"
 # The list on fd 3: a suite must not eat it from stdin.
 while read -r file filter <&3; do
-  args=(--tap)
+  # --timing: each result line ends "in N ms" (what each test costs under TCG).
+  args=(--tap --timing)
   [ -n "$filter" ] && args+=(--filter "$filter")
   start=$SECONDS
   timeout --kill-after=30 "$BATS_FILE_TIMEOUT" "$source_root/tests/helpers/default-signals.pl" \
