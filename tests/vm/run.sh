@@ -44,7 +44,9 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found (
 t0=$SECONDS
 if ! image=$("$here/build-image.sh" 2> "$out/build-image.log"); then
   cat "$out/build-image.log" >&2
-  skip "the VM image cannot be built here: $(tail -n 1 "$out/build-image.log")"
+  # debootstrap's own error (E: ...) says more than build-image's last line.
+  why=$(grep '^E: ' "$out/build-image.log" | tail -n 1)
+  skip "the VM image cannot be built here: ${why:-$(tail -n 1 "$out/build-image.log")}"
 fi
 cat "$out/build-image.log" >&2
 t_image=$((SECONDS - t0))
@@ -82,8 +84,13 @@ timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
   -append "console=ttyS0 panic=-1 cgroup_no_v1=all mitigations=off quiet loglevel=4" \
   -drive "file=$image/rootfs.img,format=raw,if=virtio,snapshot=on" \
   -virtfs "local,path=$out,mount_tag=job,security_model=none" \
-  "${shares[@]}" < /dev/null
+  "${shares[@]}" < /dev/null &
+qemu_pid=$!
+# Stopped, we stop the VM too (timeout passes the signal on to qemu): no qemu is left behind.
+trap 'kill "$qemu_pid" 2>/dev/null; wait "$qemu_pid"; exit 130' INT TERM HUP
+wait "$qemu_pid"
 rc=$?
+trap - INT TERM HUP
 t_vm=$((SECONDS - t1))
 # The CPU time qemu used (the children's user + sys that `times` adds up, before and after):
 # on a loaded machine, wall time says little; a guest with CPUS vCPUs on an idle host with as
