@@ -8,9 +8,9 @@
 # qemu-system-x86_64 with TCG (software emulation: on these machines /dev/kvm is PVM, where a
 # stock kernel's kernel mode runs far slower than under TCG), no network, cgroup_no_v1=all, and
 # our own init (tests/vm/init). The source tree and the builds are shared read-only over 9p at
-# the paths they have here, so the statically linked shim built on the host runs as it is; OUT
-# is shared read-write for the results. The disk is opened with snapshot=on: the cached image
-# never changes.
+# the paths they have here, so the statically linked shim built on the host runs as it is (the
+# wedge CLI needs only libc: bookworm's, as on the host). OUT is shared read-write for the
+# results. The disk is opened with snapshot=on: the cached image never changes.
 #
 # Exit status: 0 when the job ran (whatever its tests said: read the TAP), 77 when this machine
 # cannot run the VM (not root, no qemu, no image can be built; the reason is in OUT/skip), 1
@@ -40,6 +40,10 @@ skip() {
 [ "$(id -u)" = 0 ] || skip "not root (the VM's image is built with debootstrap, and the suites run as root)"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found (scripts/install-deps.sh --vm)"
 [ -x "$build/src/containerd-shim-wedge-v2" ] || { echo "vm: no shim in $build/src" >&2; exit 1; }
+# shellcheck source=../helpers/rootfs.bash
+. "$source_root/tests/helpers/rootfs.bash"
+file_is_static "$build/src/containerd-shim-wedge-v2" ||
+  skip "the shim in $build is dynamically linked (-Dstatic_shim=disabled): the guest lacks its libraries"
 
 t0=$SECONDS
 if ! image=$("$here/build-image.sh" 2> "$out/build-image.log"); then
