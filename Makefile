@@ -1,6 +1,7 @@
 # Thin wrapper around meson so the README's commands stay short.
 #   make demo   install dependencies, build, run the main job
-#   make test   install dependencies, build (strict and ASan+UBSan), run every test
+#   make test   install dependencies, build (strict and ASan+UBSan), run every test (the
+#               cgroup-dependent ones once more in a cgroup-v2 VM: tests/vm/)
 #   make bench  wedge vs containerd-shim-runc-v2 and conmon (bench/run.sh; BENCH_ARGS=--quick)
 #   make fuzz   the libFuzzer targets for FUZZ_SECONDS each (fuzz/run.sh; `make test` runs 20 s)
 #   make soak   tests/soak/soak.sh, 1000 cycles through the ASan shim (SOAK_ARGS="-n 1000")
@@ -10,7 +11,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 SOAK_ARGS  ?= -n 1000
 
-.PHONY: all deps build asan fuzz-build demo test unit integration bench fuzz soak clean
+.PHONY: all deps deps-vm build asan fuzz-build demo test unit integration bench fuzz soak clean
 
 all: build
 
@@ -39,13 +40,17 @@ fuzz-build: deps $(FUZZ_BUILD)/build.ninja
 demo: build
 	scripts/demo.sh $(BUILD)
 
-test: build asan fuzz-build
+# The integration half also runs the cgroup-dependent suites in a cgroup-v2 VM (tests/vm/).
+deps-vm:
+	@scripts/install-deps.sh --vm
+
+test: deps-vm build asan fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-all.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 unit: build asan fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-all.sh --unit-only $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-integration: build
+integration: deps-vm build
 	tests/run-all.sh --integration-only $(BUILD) $(ASAN_BUILD)
 
 bench: build

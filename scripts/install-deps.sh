@@ -3,6 +3,8 @@
 # Idempotent and quiet when everything is there already.
 #   --bench   also what bench/run.sh needs (gnuplot for its chart, perf for its phases section);
 #             the tests never need it
+#   --vm      also what the cgroup-v2 VM of the tests needs (tests/vm/: qemu to run it,
+#             debootstrap and e2fsprogs to build its image); `make test` asks for it
 set -euo pipefail
 
 packages=(
@@ -21,9 +23,10 @@ packages=(
   # the CRI suite's client (tests/helpers/cri/cri.py, run with /usr/bin/python3)
   python3-grpcio python3-grpc-tools
 )
-if [ "${1:-}" = --bench ]; then
-  packages+=(gnuplot-nox linux-perf)
-fi
+case ${1:-} in
+  --bench) packages+=(gnuplot-nox linux-perf) ;;
+  --vm) packages+=(qemu-system-x86 debootstrap e2fsprogs) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,9 +1,10 @@
 #!/bin/bash
-# tests/run-all.sh [--unit-only|--integration-only] BUILD ASAN_BUILD [FUZZ_BUILD]
+# tests/run-all.sh [--unit-only|--integration-only|--vm-only] BUILD ASAN_BUILD [FUZZ_BUILD]
 #
 # What CI runs (through `make test`): every unit test binary of the meson build, in the plain
 # build and in the ASan+UBSan build, then every tests/integration/*.bats file with
-# `bats --tap`. Results are counted from the TAP lines: `ok` passes, `not ok` fails, a `# skip`
+# `bats --tap`, then the cgroup-dependent ones in a cgroup-v2 VM (tests/vm/, `--vm-only` runs
+# just those). Results are counted from the TAP lines: `ok` passes, `not ok` fails, a `# skip`
 # directive (bats `ok N name # skip`, cmocka `not ok N # SKIP`) counts as passed and is also
 # counted as skipped. A binary or bats file that crashes, exits non-zero without reporting a
 # failure, reports fewer results than its plan, or runs past its timeout counts as a failure.
@@ -22,15 +23,17 @@ if [ -z "${WEDGE_RUN_ALL_DEFAULT_SIGNALS:-}" ]; then
 fi
 
 usage() {
-  echo "usage: $0 [--unit-only|--integration-only] BUILD ASAN_BUILD [FUZZ_BUILD]" >&2
+  echo "usage: $0 [--unit-only|--integration-only|--vm-only] BUILD ASAN_BUILD [FUZZ_BUILD]" >&2
   exit 2
 }
 
 run_unit=1
 run_integration=1
+run_vm=1
 case ${1:-} in
-  --unit-only) run_integration=0; shift ;;
+  --unit-only) run_integration=0; run_vm=0; shift ;;
   --integration-only) run_unit=0; shift ;;
+  --vm-only) run_unit=0; run_integration=0; shift ;;
   -*) usage ;;
 esac
 [ $# -eq 2 ] || [ $# -eq 3 ] || usage
@@ -132,6 +135,48 @@ run_unit_suite() {
   fi
 }
 
+# run_vm_suites: the cgroup-dependent suites (tests/vm/suites) once more, in a cgroup-v2-only VM
+# (tests/vm/run.sh): the host is hybrid, which the shims treat as v1. Each counts as
+# "v2/<file>". A machine that cannot run the VM (not root, no qemu, no image can be built) gets
+# one skip line saying why; so does WEDGE_VM=0.
+run_vm_suites() {
+  local vmout=$tmp/vm rc file filter name vstart=$SECONDS
+  echo "== integration on cgroup v2 (VM): tests/vm/run.sh"
+  if [ "${WEDGE_VM:-1}" = 0 ]; then
+    mkdir -p "$vmout"
+    echo "WEDGE_VM=0" > "$vmout/skip"
+    rc=77
+  else
+    "$source_root/tests/vm/run.sh" "$vmout" "$build" "$asan_build"
+    rc=$?
+  fi
+  if [ $rc = 77 ]; then
+    printf '1..1\nok 1 the cgroup v2 suites in a VM # skip %s\n' "$(cat "$vmout/skip")" > "$tmp/vm-skip.tap"
+    cat "$tmp/vm-skip.tap"
+    count_tap "v2 (VM)" 0 "$tmp/vm-skip.tap"
+    return
+  fi
+  # shellcheck source=vm/suites.bash
+  . "$source_root/tests/vm/suites.bash"
+  while read -r file filter <&3; do
+    name=v2/$file
+    echo "== integration on cgroup v2 (VM): $file${filter:+ (--filter '$filter')}"
+    if [ -f "$vmout/tap/$file.tap" ]; then
+      cat "$vmout/tap/$file.tap"
+      echo "== $name: $(cat "$vmout/tap/$file.secs" 2>/dev/null)s"
+      count_tap "$name" "$(cat "$vmout/tap/$file.rc" 2>/dev/null || echo 1)" "$vmout/tap/$file.tap"
+    else
+      failed=$((failed + 1))
+      failures+=("$name: did not run in the VM")
+    fi
+  done 3< <(vm_suites)
+  if [ $rc != 0 ]; then
+    failed=$((failed + 1))
+    failures+=("v2 (VM): tests/vm/run.sh failed (status $rc; its console is above)")
+  fi
+  echo "== integration on cgroup v2 (VM): $((SECONDS - vstart))s in all"
+}
+
 if [ $run_unit = 1 ]; then
   run_unit_suite unit "$build"
   run_unit_suite unit-asan "$asan_build" \
@@ -177,6 +222,8 @@ if [ $run_integration = 1 ]; then
     echo "== integration: $((SECONDS - start))s in all"
   fi
 fi
+
+[ $run_vm = 1 ] && run_vm_suites
 
 if [ ${#failures[@]} -gt 0 ]; then
   echo
