@@ -138,7 +138,8 @@ log_lines() {
     esac
     [ "$(jq -r .runtimeType "$BATS_TEST_TMPDIR/infop.$h")" = "$want" ]
     [ "$(jq -r .runtimeType "$BATS_TEST_TMPDIR/info.$h")" = "$want" ]
-    [ "$(jq -r .runtimeHandler "$BATS_TEST_TMPDIR/infop.$h")" = "$h" ]
+    # containerd 2.x has the pod's handler in sandboxMetadata (its store's versioned record) only.
+    [ "$(jq -r '.runtimeHandler // .sandboxMetadata.Metadata.RuntimeHandler' "$BATS_TEST_TMPDIR/infop.$h")" = "$h" ]
     # runtimeOptions: the handler's options table as containerd decoded it for that type.
     case $h in
       runc) want=null ;;
@@ -147,7 +148,7 @@ log_lines() {
     esac
     [ "$(jq -c .runtimeOptions "$BATS_TEST_TMPDIR/infop.$h")" = "$want" ]
     [ "$(jq -c .runtimeOptions "$BATS_TEST_TMPDIR/info.$h")" = "$want" ]
-    obs "$h" "$(jq -S 'del(.runtimeType, .runtimeHandler, .runtimeOptions)' "$BATS_TEST_TMPDIR/infop.$h")" \
+    obs "$h" "$(jq -S 'del(.runtimeType, .runtimeHandler, .sandboxMetadata.Metadata.RuntimeHandler, .runtimeOptions)' "$BATS_TEST_TMPDIR/infop.$h")" \
       "$(jq -S 'del(.runtimeType, .runtimeOptions)' "$BATS_TEST_TMPDIR/info.$h")"
     obs "$h" "$(cri_ ps "$pod" | jq -r '[.containers[] | "\(.metadata.name)=\(.state)"] | sort | join(" ")')"
     cri_pod_rm "$pod"
