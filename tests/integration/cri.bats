@@ -71,12 +71,13 @@ status_of() {
 
 # verbose_info NAME H: the verbose info of an inspect/inspectp answer on stdin (what crictl
 # inspect shows: containerd's spec, snapshot, runtime) without what differs from run to run
-# (pids, ids, times, the pod's name NAME-H becomes NAME-H), as JSON.
+# (pids, ids, times, the pod's name NAME-H becomes NAME-H, also inside containerd 2.x's
+# "NAME-H_namespace_uid_attempt"), as JSON.
 verbose_info() {
   jq -S --arg name "$1-$2" --arg norm "$1-H" '.info.info | fromjson | del(.pid) | walk(
       if type == "string" then
         gsub("/proc/[0-9]+/"; "/proc/PID/") | gsub("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"; "TIME")
-        | gsub("\\b" + $name + "\\b(?!-runc-type)"; $norm)
+        | gsub("(?<![A-Za-z0-9])" + $name + "(?![A-Za-z0-9]|-runc-type)"; $norm)
       else . end)' | ids_out
 }
 
