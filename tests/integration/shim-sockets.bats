@@ -8,9 +8,16 @@ load ../helpers/common
 load ../helpers/containerd
 load ../helpers/shim-suite
 
-# The address the shim of task $1 printed, as the bundle keeps it.
+# The address the shim of task $1 printed, as the bundle keeps it: containerd 2.x writes the
+# bootstrap params it read into bootstrap.json (and 2.1.4's runc shim writes no `address` file),
+# 1.x reads the shim's `address` file.
 task_address() {
-  cat "$CTRD_DIR/state/io.containerd.runtime.v2.task/$CTRD_NS/$1/address"
+  local bundle=$CTRD_DIR/state/io.containerd.runtime.v2.task/$CTRD_NS/$1
+  if [ -f "$bundle/bootstrap.json" ]; then
+    jq -er .address "$bundle/bootstrap.json"
+  else
+    cat "$bundle/address"
+  fi
 }
 
 # stop_and_remove ID...: SIGKILL, wait for STOPPED, delete the task and the container.
