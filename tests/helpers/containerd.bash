@@ -33,37 +33,77 @@
 # - The PATH of containerd (and so of the shims it starts) begins with the build's src dir
 #   ($WEDGE_BUILD/src, where the project's build puts containerd-shim-wedge-v2) and CTRD_DIR/bin.
 #
+# Another containerd, by hand: WEDGE_CONTAINERD_BIN=DIR puts DIR first in PATH (the tests', and
+# so containerd's and its shims'), so that DIR's containerd, ctr and containerd-shim-runc-v2 are
+# the ones run; all three must be there. Default: the system's (containerd 1.6.20 in CI). The
+# config is written in the form the running containerd reads, from `containerd --version`
+# (CTRD_VERSION): version 2 for 1.x, version 3 for 2.x, whose plugin ids differ (the cri plugin's
+# tables above all: tests/helpers/cri.bash).
+#
+# WEDGE_CONTAINERD_LOG_DIR=DIR: containerd_teardown keeps each containerd's log there.
+#
 # Variables set by containerd_start:
 #   CTRD_DIR CTRD_SOCK CTRD_NS CTRD_PID (containerd) CTRD_REAPER_PID CTRD_RUNTIME_BINARY
 #   CTRD_IMAGE (the imported busybox image's name) CTRD_PATH CTRD_HIDE_UNIFIED (for restarts)
+#   CTRD_VERSION (containerd's version, "1.6.20", "2.1.4")
 
 CONTAINERD_HELPERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=sys.bash
 . "$CONTAINERD_HELPERS/sys.bash"
 
+if [ -n "${WEDGE_CONTAINERD_BIN:-}" ] && [[ :$PATH: != :"$WEDGE_CONTAINERD_BIN":* ]]; then
+  PATH=$WEDGE_CONTAINERD_BIN:$PATH
+  export PATH
+fi
+
 CTRD_START_TIMEOUT=${CTRD_START_TIMEOUT:-30}
 CTRD_DEFAULT_IMAGE=docker.io/library/busybox:wedge
 
-# containerd_write_config DIR: the config.toml. Plugins that need the network, a kernel feature
-# absent here, or that would touch the system are disabled: cri (network, CNI, its own
-# streaming server), snapshotters that probe btrfs/zfs/devmapper/aufs, tracing exporters (network). opt's path is
-# moved off /opt/containerd. The v1 runtime (io.containerd.runtime.v1.linux) stays: 1.6's tasks
-# service refuses to load without it ("no plugins registered for io.containerd.runtime.v1"); its
-# dirs are under our root and state.
+# containerd_version: the version of the containerd in PATH, "1.6.20" of Debian's
+# "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u3", "2.1.4" of
+# "containerd github.com/containerd/containerd/v2 v2.1.4 75cb2b71...".
+containerd_version() {
+  containerd --version | awk '{ v = $3; sub(/^v/, "", v); sub(/[~+-].*/, "", v); print v }'
+}
+
+# containerd_major: the major version of CTRD_VERSION (1 or 2).
+containerd_major() {
+  echo "${CTRD_VERSION%%.*}"
+}
+
+# containerd_write_config DIR: the config.toml, version 2 for containerd 1.x, version 3 for 2.x.
+# Plugins that need the network, a kernel feature absent here, or that would touch the system
+# are disabled: cri (network, CNI, its own streaming server), snapshotters that probe
+# btrfs/zfs/devmapper/aufs (2.x: erofs too), tracing exporters (network), 2.x's NRI (a socket
+# of its own). opt's path is moved off /opt/containerd. 1.6's v1 runtime
+# (io.containerd.runtime.v1.linux) stays: its tasks service refuses to load without it ("no
+# plugins registered for io.containerd.runtime.v1"); its dirs are under our root and state.
+# 2.x splits cri into the gRPC service and the runtime and images plugins it is built on.
 # CTRD_CRI_CONFIG=FUNCTION turns the cri plugin on: FUNCTION DIR prints its [plugins] tables
-# (tests/helpers/cri.bash: cri_config).
+# (tests/helpers/cri.bash: cri_config), for CTRD_VERSION.
 containerd_write_config() {
-  local dir=$1 cri='"io.containerd.grpc.v1.cri",'
-  [ -n "${CTRD_CRI_CONFIG:-}" ] && cri=""
+  local dir=$1 cri="" version=2 extra=""
+  if [ "$(containerd_major)" -ge 2 ]; then
+    version=3
+    [ -z "${CTRD_CRI_CONFIG:-}" ] && cri='"io.containerd.grpc.v1.cri",
+  "io.containerd.cri.v1.runtime",
+  "io.containerd.cri.v1.images",
+  "io.containerd.podsandbox.controller.v1.podsandbox",'
+    extra='"io.containerd.snapshotter.v1.erofs",
+  "io.containerd.nri.v1.nri",'
+  else
+    [ -z "${CTRD_CRI_CONFIG:-}" ] && cri='"io.containerd.grpc.v1.cri",'
+    extra='"io.containerd.snapshotter.v1.aufs",'
+  fi
   cat > "$dir/config.toml" <<TOML
-version = 2
+version = $version
 root = "$dir/root"
 state = "$dir/state"
 temp = "$dir/tmp"
 oom_score = 0
 disabled_plugins = [
   $cri
-  "io.containerd.snapshotter.v1.aufs",
+  $extra
   "io.containerd.snapshotter.v1.btrfs",
   "io.containerd.snapshotter.v1.devmapper",
   "io.containerd.snapshotter.v1.zfs",
@@ -107,10 +147,23 @@ containerd_start() {
       return 1
     fi
   done
+  if [ -n "${WEDGE_CONTAINERD_BIN:-}" ]; then
+    for tool in containerd ctr containerd-shim-runc-v2; do
+      if [ "$(command -v "$tool")" != "$WEDGE_CONTAINERD_BIN/$tool" ]; then
+        echo "containerd_start: WEDGE_CONTAINERD_BIN=$WEDGE_CONTAINERD_BIN has no $tool" >&2
+        return 1
+      fi
+    done
+  fi
   if [ "$(id -u)" != 0 ]; then
     echo "containerd_start: must run as root" >&2
     return 1
   fi
+  CTRD_VERSION=$(containerd_version)
+  case $CTRD_VERSION in
+    1.* | 2.*) export CTRD_VERSION ;;
+    *) echo "containerd_start: cannot tell containerd's version from '$(containerd --version)'" >&2; return 1 ;;
+  esac
 
   base=${WEDGE_TEST_TMPDIR:-${TMPDIR:-/tmp}}
   mkdir -p "$base"
@@ -385,6 +438,11 @@ containerd_teardown() {
     wait "$x" 2>/dev/null || true
   done
   umount_under "$CTRD_DIR" || rc=1
+  # WEDGE_CONTAINERD_LOG_DIR=DIR keeps containerd's log (with the shims' stderr, at debug level)
+  # as DIR/ctrd.XXXXXX.log, for a look after the run.
+  if [ -n "${WEDGE_CONTAINERD_LOG_DIR:-}" ] && [ -f "$CTRD_DIR/containerd.log" ]; then
+    mkdir -p "$WEDGE_CONTAINERD_LOG_DIR" && cp "$CTRD_DIR/containerd.log" "$WEDGE_CONTAINERD_LOG_DIR/${CTRD_DIR##*/}.log" || rc=1
+  fi
   rm -rf "$CTRD_DIR" || rc=1
   unset CTRD_PID CTRD_REAPER_PID
   return $rc

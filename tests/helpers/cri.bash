@@ -22,12 +22,15 @@
 #                    never copies WithRuntimePath's value into the CreateTaskRequest (fixed in
 #                    1.6.21 and 1.7.1, containerd commit "WithRuntimePath uses the
 #                    TaskInfo.RuntimePath field"), so the handler would silently run
-#                    containerd-shim-runc-v2. The suite stands in for the fix with a
+#                    containerd-shim-runc-v2. On such a containerd (cri_runtime_path_dropped)
+#                    the suite stands in for the fix with a
 #                    containerd-shim-runc-v2 first in containerd's PATH (CTRD_DIR/bin) that runs
 #                    wedge for the pods of this handler (their names end in -wedge-runc-type,
 #                    which CRI puts in every spec's io.kubernetes.cri.sandbox-name annotation;
 #                    containerd runs a shim in the bundle dir) and the real runc shim for the
 #                    others: what wedge receives is what runtime_path gives on later versions.
+#                    On the others (2.x with WEDGE_CONTAINERD_BIN, containerd.bash) runtime_path
+#                    itself does it.
 # Each wedge form also gets a runc Root the way that form passes options (a ConfigPath file for
 # wedge, the options table for wedge-runc-type); cri.bats checks runc's state lands there.
 # Pods use the host network (no CNI here) and cgroup_parent /$CTRD_NS, so their cgroups are
@@ -50,10 +53,26 @@ export CRI_HELPERS CRI_PY CRI_HANDLERS CRI_IMAGE CRI_PAUSE_IMAGE CRI_NS
 # sends KILL anyway; a client or runtime that sends TERM first must not wait for nothing.
 CRI_PAUSE_CMD='["sh","-c","trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait; done"]'
 
-# cri_config DIR: the cri plugin's tables (CTRD_CRI_CONFIG, containerd.bash).
+# cri_config DIR: the cri plugin's tables (CTRD_CRI_CONFIG, containerd.bash), in the config
+# version containerd_write_config writes for CTRD_VERSION.
 cri_config() {
-  local dir=$1
+  local dir=$1 shim
+  shim=$(cd "$WEDGE_BUILD/src" && pwd)/containerd-shim-wedge-v2
   mkdir -p "$dir/cni/bin" "$dir/cni/conf"
+  # Each wedge form is given its runc state root (runc --root, per namespace below it) the way
+  # that form passes options: a ConfigPath file, or the runc options table. The suite checks
+  # the state lands there, i.e. that the options reached the shim.
+  printf 'Root = "%s"\n' "$dir/runc-root/wedge" > "$dir/wedge.toml"
+  if [ "$(containerd_major)" -ge 2 ]; then
+    cri_config_v3 "$dir" "$shim"
+  else
+    cri_config_v2 "$dir" "$shim"
+  fi
+}
+
+# cri_config_v2 DIR SHIM: containerd 1.x, one plugin, io.containerd.grpc.v1.cri.
+cri_config_v2() {
+  local dir=$1 shim=$2
   cat <<TOML
   [plugins."io.containerd.grpc.v1.cri"]
     sandbox_image = "$CRI_PAUSE_IMAGE"
@@ -66,23 +85,68 @@ cri_config() {
       conf_dir = "$dir/cni/conf"
     [plugins."io.containerd.grpc.v1.cri".containerd]
       snapshotter = "overlayfs"
+TOML
+  cri_config_runtimes "plugins.\"io.containerd.grpc.v1.cri\".containerd" "$dir" "$shim"
+}
+
+# cri_config_v3 DIR SHIM: containerd 2.x, the same settings where 2.x's config version 3 has
+# them (docs/cri/config.md of containerd 2.1): image settings (the sandbox image is a pinned
+# image there, the snapshotter is the images plugin's) in io.containerd.cri.v1.images,
+# runtime settings and handlers in io.containerd.cri.v1.runtime (CNI's bin_dir is bin_dirs),
+# the stream server in io.containerd.grpc.v1.cri.
+cri_config_v3() {
+  local dir=$1 shim=$2
+  cat <<TOML
+  [plugins."io.containerd.cri.v1.images"]
+    snapshotter = "overlayfs"
+    [plugins."io.containerd.cri.v1.images".pinned_images]
+      sandbox = "$CRI_PAUSE_IMAGE"
+  [plugins."io.containerd.cri.v1.runtime"]
+    restrict_oom_score_adj = true
+    enable_selinux = false
+    [plugins."io.containerd.cri.v1.runtime".cni]
+      bin_dirs = ["$dir/cni/bin"]
+      conf_dir = "$dir/cni/conf"
+    [plugins."io.containerd.cri.v1.runtime".containerd]
+TOML
+  cri_config_runtimes "plugins.\"io.containerd.cri.v1.runtime\".containerd" "$dir" "$shim"
+  cat <<TOML
+  [plugins."io.containerd.grpc.v1.cri"]
+    stream_server_address = "127.0.0.1"
+    stream_server_port = "0"
+TOML
+}
+
+# cri_config_runtimes TABLE DIR SHIM: the handlers, in TABLE (the containerd table of the cri
+# plugin that has them in this config version). The options tables are decoded for the
+# handler's runtime_type: runc's options for the runc type, ConfigPath for any other.
+cri_config_runtimes() {
+  local t=$1 dir=$2 shim=$3
+  cat <<TOML
       default_runtime_name = "runc"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      [$t.runtimes.runc]
         runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.wedge]
+      [$t.runtimes.wedge]
         runtime_type = "io.containerd.wedge.v2"
-        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.wedge.options]
+        [$t.runtimes.wedge.options]
           ConfigPath = "$dir/wedge.toml"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.wedge-runc-type]
+      [$t.runtimes.wedge-runc-type]
         runtime_type = "io.containerd.runc.v2"
-        runtime_path = "$(cd "$WEDGE_BUILD/src" && pwd)/containerd-shim-wedge-v2"
-        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.wedge-runc-type.options]
+        runtime_path = "$shim"
+        [$t.runtimes.wedge-runc-type.options]
           Root = "$dir/runc-root/wedge-runc-type"
 TOML
-  # Each wedge form is given its runc state root (runc --root, per namespace below it) the way
-  # that form passes options: a ConfigPath file, or the runc options table. The suite checks
-  # the state lands there, i.e. that the options reached the shim.
-  printf 'Root = "%s"\n' "$dir/runc-root/wedge" > "$dir/wedge.toml"
+}
+
+# cri_runtime_path_dropped: the running containerd ignores runtime_path (1.6 before 1.6.21,
+# 1.7.0; see the header).
+cri_runtime_path_dropped() {
+  local patch
+  case $CTRD_VERSION in
+    1.6.*) patch=${CTRD_VERSION#1.6.}; [ "${patch%%.*}" -lt 21 ] ;;
+    1.7.0) return 0 ;;
+    *) return 1 ;;
+  esac
 }
 
 # cri_runc_shim_router: the containerd-shim-runc-v2 that stands in for runtime_path on 1.6.20
@@ -110,8 +174,10 @@ cri_start() {
     return 1
   }
   CTRD_CRI_CONFIG=cri_config containerd_start runc || return 1
-  cri_runc_shim_router > "$CTRD_DIR/bin/containerd-shim-runc-v2" || return 1
-  chmod 0755 "$CTRD_DIR/bin/containerd-shim-runc-v2"
+  if cri_runtime_path_dropped; then
+    cri_runc_shim_router > "$CTRD_DIR/bin/containerd-shim-runc-v2" || return 1
+    chmod 0755 "$CTRD_DIR/bin/containerd-shim-runc-v2"
+  fi
   CRI_DIR=$CTRD_DIR/cri
   CRI_STUBS_DIR=$CRI_DIR/stubs
   export CRI_DIR CRI_STUBS_DIR

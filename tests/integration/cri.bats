@@ -71,12 +71,13 @@ status_of() {
 
 # verbose_info NAME H: the verbose info of an inspect/inspectp answer on stdin (what crictl
 # inspect shows: containerd's spec, snapshot, runtime) without what differs from run to run
-# (pids, ids, times, the pod's name NAME-H becomes NAME-H), as JSON.
+# (pids, ids, times, the pod's name NAME-H becomes NAME-H, also inside containerd 2.x's
+# "NAME-H_namespace_uid_attempt"), as JSON.
 verbose_info() {
   jq -S --arg name "$1-$2" --arg norm "$1-H" '.info.info | fromjson | del(.pid) | walk(
       if type == "string" then
         gsub("/proc/[0-9]+/"; "/proc/PID/") | gsub("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"; "TIME")
-        | gsub("\\b" + $name + "\\b(?!-runc-type)"; $norm)
+        | gsub("(?<![A-Za-z0-9])" + $name + "(?![A-Za-z0-9]|-runc-type)"; $norm)
       else . end)' | ids_out
 }
 
@@ -138,7 +139,8 @@ log_lines() {
     esac
     [ "$(jq -r .runtimeType "$BATS_TEST_TMPDIR/infop.$h")" = "$want" ]
     [ "$(jq -r .runtimeType "$BATS_TEST_TMPDIR/info.$h")" = "$want" ]
-    [ "$(jq -r .runtimeHandler "$BATS_TEST_TMPDIR/infop.$h")" = "$h" ]
+    # containerd 2.x has the pod's handler in sandboxMetadata (its store's versioned record) only.
+    [ "$(jq -r '.runtimeHandler // .sandboxMetadata.Metadata.RuntimeHandler' "$BATS_TEST_TMPDIR/infop.$h")" = "$h" ]
     # runtimeOptions: the handler's options table as containerd decoded it for that type.
     case $h in
       runc) want=null ;;
@@ -147,7 +149,7 @@ log_lines() {
     esac
     [ "$(jq -c .runtimeOptions "$BATS_TEST_TMPDIR/infop.$h")" = "$want" ]
     [ "$(jq -c .runtimeOptions "$BATS_TEST_TMPDIR/info.$h")" = "$want" ]
-    obs "$h" "$(jq -S 'del(.runtimeType, .runtimeHandler, .runtimeOptions)' "$BATS_TEST_TMPDIR/infop.$h")" \
+    obs "$h" "$(jq -S 'del(.runtimeType, .runtimeHandler, .sandboxMetadata.Metadata.RuntimeHandler, .runtimeOptions)' "$BATS_TEST_TMPDIR/infop.$h")" \
       "$(jq -S 'del(.runtimeType, .runtimeOptions)' "$BATS_TEST_TMPDIR/info.$h")"
     obs "$h" "$(cri_ ps "$pod" | jq -r '[.containers[] | "\(.metadata.name)=\(.state)"] | sort | join(" ")')"
     cri_pod_rm "$pod"

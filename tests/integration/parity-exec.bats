@@ -131,8 +131,9 @@ remove() {
     [ "$status" -eq 0 ]
     echo "$rt:"
     printf '%s\n' "${lines[@]}"
-    # PIDs differ between the two runs; the columns and the INFO text do not.
-    printf '%s\n' "${lines[@]}" | sed -E 's/^[0-9]+/PID/' | sort > "$BATS_TEST_TMPDIR/ps-$short"
+    # PIDs differ between the two runs; the columns and the INFO text do not. ctr pads the PID
+    # column to the longest pid, so a pid with one digit more widens it: spaces are squeezed.
+    printf '%s\n' "${lines[@]}" | sed -E 's/^[0-9]+/PID/; s/[[:space:]]+/ /g' | sort > "$BATS_TEST_TMPDIR/ps-$short"
     remove "$id"
     wait
   done

@@ -8,9 +8,29 @@ load ../helpers/common
 load ../helpers/containerd
 load ../helpers/shim-suite
 
-# The address the shim of task $1 printed, as the bundle keeps it.
+# The address the shim of task $1 printed, as the bundle keeps it: containerd 2.x writes the
+# bootstrap params it read into bootstrap.json (and 2.1.4's runc shim writes no `address` file),
+# 1.x reads the shim's `address` file.
 task_address() {
-  cat "$CTRD_DIR/state/io.containerd.runtime.v2.task/$CTRD_NS/$1/address"
+  local bundle=$CTRD_DIR/state/io.containerd.runtime.v2.task/$CTRD_NS/$1
+  if [ -f "$bundle/bootstrap.json" ]; then
+    jq -er .address "$bundle/bootstrap.json"
+  else
+    cat "$bundle/address"
+  fi
+}
+
+# runc_debug_socket ID: containerd 2.x's runc shim, started with -debug (as containerd starts
+# its shims when its log level is debug, as here), also listens on a debug socket:
+# /run/containerd/s/<sha256 of "<containerd address>/<namespace>/<ID or group>/debug"> (2.1.4
+# pkg/shim SocketAddress). Its path as the host sees it.
+runc_debug_socket() {
+  echo "$CTRD_DIR/run/containerd/s/$(printf '%s' "$CTRD_SOCK/$CTRD_NS/$1/debug" | sha256sum | cut -d' ' -f1)"
+}
+
+# shim_sockets ID: containerd_shim_sockets without the runc shim's debug socket of ID.
+shim_sockets() {
+  containerd_shim_sockets | grep -vxF "$(runc_debug_socket "$1")"
 }
 
 # stop_and_remove ID...: SIGKILL, wait for STOPPED, delete the task and the container.
@@ -56,7 +76,7 @@ run_grouped() {
     [ "$status" -eq 0 ]
     address=$(task_address "$id")
     [[ "$address" == unix:///run/containerd/s/* ]]
-    [ "$(containerd_shim_sockets)" = "$CTRD_DIR${address#unix://}" ]
+    [ "$(shim_sockets "$id")" = "$CTRD_DIR${address#unix://}" ]
     [ -S "$CTRD_DIR${address#unix://}" ]
     stop_and_remove "$id"
     [ -z "$(containerd_shim_sockets)" ]
@@ -73,12 +93,12 @@ run_grouped() {
     run_grouped "$rt" "g-$short" "$a" "$b"
     address=$(task_address "$a")
     [ "$(task_address "$b")" = "$address" ]
-    [ "$(containerd_shim_sockets)" = "$CTRD_DIR${address#unix://}" ]
+    [ "$(shim_sockets "g-$short")" = "$CTRD_DIR${address#unix://}" ]
 
     # The first delete is followed by a Shutdown the shim declines and a `delete` of the shim
     # binary (containerd runs it after every disconnect): the socket must stay for the other.
     stop_and_remove "$a"
-    [ "$(containerd_shim_sockets)" = "$CTRD_DIR${address#unix://}" ]
+    [ "$(shim_sockets "g-$short")" = "$CTRD_DIR${address#unix://}" ]
     run_timeout 30 ctr_ task exec --exec-id still "$b" echo still-served
     [ "$status" -eq 0 ]
     [ "$output" = still-served ]
@@ -109,8 +129,9 @@ run_grouped() {
       # containerd-shim-runc-v2 1.6.20's delete (manager.Stop) leaves the file of a dead shim:
       # measured here, the difference docs/compat.md lists. Removed by hand so that the rest of
       # the check stays exact.
-      [ "$(containerd_shim_sockets)" = "$CTRD_DIR${address#unix://}" ]
-      rm "$CTRD_DIR${address#unix://}"
+      # So does 2.1.4's with its debug socket.
+      [ "$(shim_sockets "k-$short")" = "$CTRD_DIR${address#unix://}" ]
+      rm -f "$CTRD_DIR${address#unix://}" "$(runc_debug_socket "k-$short")"
     fi
     run_timeout 30 ctr_ container delete "$a" "$b"
     [ "$status" -eq 0 ]
