@@ -33,6 +33,13 @@ shim_sockets() {
   containerd_shim_sockets | grep -vxF "$(runc_debug_socket "$1")"
 }
 
+# no_socket_left: once every shim has exited (containerd answers before its shim's loop ends,
+# and the daemon removes its socket as its loop ends), nothing is in /run/containerd/s.
+no_socket_left() {
+  wait_for '[ -z "$(containerd_shim_pids)" ]' 10
+  [ -z "$(containerd_shim_sockets)" ]
+}
+
 # stop_and_remove ID...: SIGKILL, wait for STOPPED, delete the task and the container.
 stop_and_remove() {
   local id
@@ -63,7 +70,7 @@ run_grouped() {
   both rm run --rm --runtime RT "$CTRD_IMAGE" ID echo hi
   [ "$RC_wedge" -eq 0 ]
   [ "$RC_runc" -eq 0 ]
-  [ -z "$(containerd_shim_sockets)" ]
+  no_socket_left
 }
 
 @test "run -d: the socket is the printed address while the task runs; kill and delete remove it" {
@@ -79,7 +86,7 @@ run_grouped() {
     [ "$(shim_sockets "$id")" = "$CTRD_DIR${address#unix://}" ]
     [ -S "$CTRD_DIR${address#unix://}" ]
     stop_and_remove "$id"
-    [ -z "$(containerd_shim_sockets)" ]
+    no_socket_left
   done
 }
 
@@ -104,7 +111,7 @@ run_grouped() {
     [ "$output" = still-served ]
 
     stop_and_remove "$b"
-    [ -z "$(containerd_shim_sockets)" ]
+    no_socket_left
   done
 }
 
@@ -124,7 +131,7 @@ run_grouped() {
     # then drops the task from its list (1.6.20 runtime/v2/shim.go cleanupAfterDeadShim).
     wait_for "[ -z \"\$(task_status $a)\" ] && [ -z \"\$(task_status $b)\" ]" 60
     if [ "$rt" = "$WEDGE_RT" ]; then
-      [ -z "$(containerd_shim_sockets)" ]
+      no_socket_left
     else
       # containerd-shim-runc-v2 1.6.20's delete (manager.Stop) leaves the file of a dead shim:
       # measured here, the difference docs/compat.md lists. Removed by hand so that the rest of
