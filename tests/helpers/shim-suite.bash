@@ -43,6 +43,24 @@ task_status() {
   ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'
 }
 
+# stop_and_remove ID...: SIGKILL each task (one that already exited is fine), wait for STOPPED,
+# delete the task and the container; every step must succeed.
+stop_and_remove() {
+  local id
+  for id in "$@"; do
+    run_timeout 30 ctr_ task kill -s SIGKILL "$id"
+    [ "$status" -eq 0 ] || [[ "$output" == *"process already finished"* ]] || {
+      echo "kill $id: $status $output" >&2
+      return 1
+    }
+    wait_for "[ \"\$(task_status $id)\" = STOPPED ]" 30
+    run_timeout 30 ctr_ task delete "$id"
+    [ "$status" -eq 0 ]
+    run_timeout 30 ctr_ container rm "$id"
+    [ "$status" -eq 0 ]
+  done
+}
+
 # both NAME CMD...: runs `ctr_ CMD` once per runtime; an argument that is exactly "RT" becomes the
 # runtime and one that is exactly "ID" becomes NAME-<runc|wedge>. Whole arguments only: a path
 # such as /tmp/wedge-tests.xIDx (mktemp picks the letters) must pass through untouched.

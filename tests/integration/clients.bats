@@ -8,17 +8,6 @@ load ../helpers/common
 load ../helpers/containerd
 load ../helpers/shim-suite
 
-# stop_and_remove ID: SIGKILL, wait for STOPPED, delete the task and the container.
-stop_and_remove() {
-  run_timeout 30 ctr_ task kill -s SIGKILL "$1"
-  [ "$status" -eq 0 ]
-  wait_for "[ \"\$(task_status $1)\" = STOPPED ]" 30
-  run_timeout 30 ctr_ task delete "$1"
-  [ "$status" -eq 0 ]
-  run_timeout 30 ctr_ container rm "$1"
-  [ "$status" -eq 0 ]
-}
-
 # `ls /proc/self/fd` lists ls's own 0, 1, 2 and the directory it is reading (3, opened by ls
 # itself); anything more would be a descriptor the shim or the runtime leaked.
 assert_only_stdio_and_listing() {

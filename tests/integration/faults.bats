@@ -188,11 +188,6 @@ delete_created() { # id
   fake_mode none
   [ "$(task_status fault-held)" = RUNNING ]
   for id in fault-held fault-free; do
-    run_timeout 30 ctr_ task kill -s SIGKILL "$id"
-    wait_for "[ \"\$(task_status $id)\" = STOPPED ]" 30
-    run_timeout 30 ctr_ task delete "$id"
-    [ "$status" -eq 0 ]
-    run_timeout 30 ctr_ container rm "$id"
-    [ "$status" -eq 0 ]
+    stop_and_remove "$id"
   done
 }

@@ -26,16 +26,6 @@ events_stop() {
   ctr_ namespaces label "$CTRD_NS" wedge-sync= >/dev/null 2>&1 || true
 }
 
-# remove ID: kill, wait for STOPPED, delete task and container.
-remove() {
-  ctr_ task kill -s SIGKILL "$1" >/dev/null 2>&1 || true
-  wait_for "[ \"\$(task_status $1)\" = STOPPED ]" 30
-  run_timeout 30 ctr_ task delete "$1"
-  [ "$status" -eq 0 ]
-  run_timeout 30 ctr_ container rm "$1"
-  [ "$status" -eq 0 ]
-}
-
 @test "exec and pause/resume publish the same events in the same order" {
   local rt short id ev
   for rt in $RUNC_RT $WEDGE_RT; do
@@ -51,7 +41,7 @@ remove() {
     [ "$status" -eq 0 ]
     run_timeout 30 ctr_ task resume "$id"
     [ "$status" -eq 0 ]
-    remove "$id"
+    stop_and_remove "$id"
     wait_for "grep -q '/containers/delete.*$id' '$ev'" 20
     events_stop
     # A line is "<date> <time> <zone> <topic> <event json>".
@@ -85,7 +75,7 @@ remove() {
       [ "$rc" -eq $((i + 20)) ]
       [ "$(cat "$BATS_TEST_TMPDIR/$short-$i")" = "exec$i" ]
     done
-    remove "$id"
+    stop_and_remove "$id"
   done
 }
 
@@ -112,7 +102,7 @@ remove() {
     echo "$rt stopped: $status $output"
     [ "$status" -ne 0 ]
     printf '%s\n' "${output//$id/ID}" > "$BATS_TEST_TMPDIR/stopped-$short"
-    remove "$id"
+    stop_and_remove "$id"
   done
   diff "$BATS_TEST_TMPDIR/paused-runc" "$BATS_TEST_TMPDIR/paused-wedge"
   diff "$BATS_TEST_TMPDIR/stopped-runc" "$BATS_TEST_TMPDIR/stopped-wedge"
@@ -134,7 +124,7 @@ remove() {
     # PIDs differ between the two runs; the columns and the INFO text do not. ctr pads the PID
     # column to the longest pid, so a pid with one digit more widens it: spaces are squeezed.
     printf '%s\n' "${lines[@]}" | sed -E 's/^[0-9]+/PID/; s/[[:space:]]+/ /g' | sort > "$BATS_TEST_TMPDIR/ps-$short"
-    remove "$id"
+    stop_and_remove "$id"
     wait
   done
   diff "$BATS_TEST_TMPDIR/ps-runc" "$BATS_TEST_TMPDIR/ps-wedge"

@@ -17,7 +17,7 @@ teardown() {
   local left x
   left=$(ctr_ container ls -q 2>/dev/null)
   for x in $left; do
-    stop_and_remove "$x"
+    force_remove "$x"
   done
   containerd_leak_check
   [ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
@@ -99,7 +99,9 @@ events_end() {
   wait "$EVENTS_PID" 2>/dev/null || true
 }
 
-stop_and_remove() {
+# force_remove ID: stop_and_remove (shim-suite.bash) that takes whatever state the task is in
+# (stopped by an OOM kill, or gone), for the tests' ends and teardown.
+force_remove() {
   CTR_TIMEOUT=30 ctr_ task kill -s SIGKILL "$1" >/dev/null 2>&1 || true
   wait_for "[ \"\$(task_status $1)\" = STOPPED ] || [ -z \"\$(task_status $1)\" ]" 30
   CTR_TIMEOUT=30 ctr_ task delete "$1" >/dev/null 2>&1 || true
@@ -145,7 +147,7 @@ stop_and_remove() {
   # its OOM watch without an error (lib/task.c logs them through containerd).
   ! grep -E 'enable controllers|add cg to OOM monitor' "$CTRD_DIR/containerd.log"
   for rt in $RUNC_RT $WEDGE_RT; do
-    stop_and_remove "metrics-$(short_name "$rt")"
+    force_remove "metrics-$(short_name "$rt")"
   done
 }
 
@@ -162,7 +164,7 @@ stop_and_remove() {
     run_timeout 30 ctr_ task metrics "unknown-$s"
     printf -v "UNKNOWN_$s" '%s' "${output//unknown-$s/unknown-X}"
     printf -v "URC_$s" '%s' "$status"
-    stop_and_remove "stopped-$s"
+    force_remove "stopped-$s"
   done
   echo "stopped: runc rc=$RC_runc rows=$ROWS_runc; wedge rc=$RC_wedge rows=$ROWS_wedge"
   [ "$RC_wedge" = "$RC_runc" ]
@@ -191,7 +193,7 @@ stop_and_remove() {
     echo "$output"
     [ "$status" -eq 0 ]
     awk -v row="$MEMORY_LIMIT_ROW" '$1 == row && $2 == 67108864 { found = 1 } END { exit !found }' <<<"$output"
-    stop_and_remove "update-$s"
+    force_remove "update-$s"
   done
 }
 
@@ -204,7 +206,7 @@ stop_and_remove() {
     wait_for "[ \"\$(task_status upstop-$s)\" = STOPPED ]" 30
     run_timeout 30 shim_update "upstop-$s" '{"memory":{"limit":67108864}}'
     printf -v "OUT_$s" '%s' "$output"
-    stop_and_remove "upstop-$s"
+    force_remove "upstop-$s"
   done
   echo "runc: $OUT_runc"
   echo "wedge: $OUT_wedge"
@@ -252,7 +254,7 @@ stop_and_remove() {
     echo "$s: exec rc=$status"
     wait_for "grep -q '/tasks/oom.*oomx-$s' '$ev'" 30 || true
     printf -v "STATE_$s" '%s' "$(task_status "oomx-$s")"
-    stop_and_remove "oomx-$s"
+    force_remove "oomx-$s"
     events_end
     cat "$ev"
   done

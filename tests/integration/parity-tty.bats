@@ -62,12 +62,7 @@ short_of() {
       [ "$after" = "$before" ]
     fi
 
-    run_timeout 30 ctr_ task kill -s SIGKILL "$id"
-    wait_for "[ \"\$(task_status $id)\" = STOPPED ]" 30
-    run_timeout 30 ctr_ task delete "$id"
-    [ "$status" -eq 0 ]
-    run_timeout 30 ctr_ container rm "$id"
-    [ "$status" -eq 0 ]
+    stop_and_remove "$id"
   done
 }
 

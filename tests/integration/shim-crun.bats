@@ -61,13 +61,7 @@ crun_state_of() {
     [ "$status" -eq 0 ]
     [ "$(task_status "$id")" = RUNNING ]
 
-    run_timeout 30 ctr_ task kill -s SIGKILL "$id"
-    [ "$status" -eq 0 ]
-    wait_for "[ \"\$(task_status $id)\" = STOPPED ]" 20
-    run_timeout 30 ctr_ task delete "$id"
-    [ "$status" -eq 0 ]
-    run_timeout 30 ctr_ container rm "$id"
-    [ "$status" -eq 0 ]
+    stop_and_remove "$id"
   done
 }
 

@@ -40,19 +40,6 @@ no_socket_left() {
   [ -z "$(containerd_shim_sockets)" ]
 }
 
-# stop_and_remove ID...: SIGKILL, wait for STOPPED, delete the task and the container.
-stop_and_remove() {
-  local id
-  for id in "$@"; do
-    ctr_ task kill -s SIGKILL "$id"
-    wait_for "[ \"\$(task_status $id)\" = STOPPED ]" 30
-    run_timeout 30 ctr_ task delete "$id"
-    [ "$status" -eq 0 ]
-    run_timeout 30 ctr_ container delete "$id"
-    [ "$status" -eq 0 ]
-  done
-}
-
 # run_grouped RT GROUP ID...: one container per ID on runtime RT, all in shim group GROUP
 # (the io.containerd.runc.v2.group annotation, which both shims honour), one shim for them all.
 run_grouped() {
