@@ -21,7 +21,8 @@ packages=(
   # test harness: the image and bundle are built from busybox-static
   bats busybox-static util-linux procps iproute2 psmisc jq tmux
   # the CRI suite's client (tests/helpers/cri/cri.py, run with /usr/bin/python3)
-  python3-grpcio python3-grpc-tools
+  # grpc_tools.protoc imports pkg_resources, which Debian 12's python3-grpc-tools does not depend on
+  python3-grpcio python3-grpc-tools python3-pkg-resources
 )
 case ${1:-} in
   --bench) packages+=(gnuplot-nox linux-perf) ;;

@@ -14,7 +14,7 @@ setup_suite() {
   done
   [ -x /bin/busybox ] || missing+=(busybox-static)
   # The CRI suite's client (tests/helpers/cri/cri.py) runs on Debian's python3, not a pyenv one.
-  /usr/bin/python3 -c 'import grpc, grpc_tools' 2>/dev/null || missing+=(python3-grpcio python3-grpc-tools)
+  /usr/bin/python3 -c 'import grpc; from grpc_tools import protoc' 2>/dev/null || missing+=(python3-grpcio python3-grpc-tools python3-pkg-resources)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "setup_suite: missing: ${missing[*]} (run scripts/install-deps.sh)" >&2
     return 1

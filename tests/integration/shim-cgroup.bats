@@ -167,11 +167,12 @@ runc_daemon_pids() {
   [ -z "$(runc_daemon_pids)" ] && [ -z "$(daemon_pids)" ]
 
   # One that exists but refuses the process: on v1 a cpuset cgroup without cpus (ENOSPC); on v2
-  # a cgroup with controllers enabled for its children (no processes in inner nodes: EBUSY).
+  # a cgroup with a domain controller enabled for its children (no processes in inner nodes:
+  # EBUSY; with threaded controllers alone, such as pids, it could still be a thread root).
   if cgroup_v2_only; then
     shimcg_make "$SHIMCG"
     shimcg_make "$SHIMCG/child"
-    echo +pids > "/sys/fs/cgroup/$SHIMCG/cgroup.subtree_control"
+    echo +memory > "/sys/fs/cgroup/$SHIMCG/cgroup.subtree_control"
     reason="Device or resource busy"
   else
     shimcg_make "$SHIMCG" cpuset
