@@ -19,7 +19,7 @@
 # Everything it starts is removed at the end and checked for leaks.
 #
 # Benchmarks are never tests: nothing here is run by tests/run-all.sh. While other jobs share the
-# machine, use --quick (or small counts): the full run loads both cores for ~10 minutes.
+# machine, use --quick (or small counts): the full run loads both cores for ~13 minutes.
 set -euo pipefail
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
