@@ -378,36 +378,15 @@ section_exec() {
 # ---- 3b. a pod's execs at once: one shim for 4 containers, 8 `ctr task exec` together ----
 
 # The CRI sandbox annotation groups a pod's containers into one shim, as under Kubernetes (both
-# shims read it). Until a CRI client drives the bench, ctr stands in for kubelet's probes.
+# shims read it). ctr stands in for kubelet here; the podload section (bench/podload.bash) drives
+# the same load over CRI.
 POD_CTRS=4
 POD_EXECS=8
 
-# inflight_sampler PID OUT: creates OUT.ready, then until OUT.stop exists counts the runtime calls
-# PID has in flight (its children running the runtime, `runc`) every 2 ms and writes the largest
-# count to OUT.
+# inflight_sampler PID OUT: the runtime calls PID has in flight, sampled until OUT.stop exists
+# (bench/inflight.py).
 inflight_sampler() {
-  python3 - "$1" "$2" << 'PY'
-import glob, os, sys, time
-pid, out = sys.argv[1], sys.argv[2]
-peak = 0
-open(out + ".ready", "w").close()
-while not os.path.exists(out + ".stop"):
-    n = 0
-    for f in glob.glob(f"/proc/{pid}/task/*/children"):
-        try:
-            kids = open(f).read().split()
-        except OSError:
-            continue
-        for k in kids:
-            try:
-                if open(f"/proc/{k}/comm").read().strip() == "runc":
-                    n += 1
-            except OSError:
-                pass
-    peak = max(peak, n)
-    time.sleep(0.002)
-open(out, "w").write(f"{peak}\n")
-PY
+  python3 "$here/inflight.py" "$1" "$2"
 }
 
 section_podexec() {

@@ -3,36 +3,38 @@
 #
 #   bench/run.sh [--build DIR] [--shims wedge,runc.v2] [--sections LIST] [--runs N]
 #                [--mem-runs N] [--io-runs N] [--sizes 1,10,50] [--stdout-mib N]
-#                [--density N] [--density-runs N] [--density-timeout S] [--quick] [--out DIR]
+#                [--density N] [--density-runs N] [--density-timeout S] [--podload-runs N]
+#                [--quick] [--out DIR]
 #
 # Starts ONE private containerd (tests/helpers/containerd.bash, crun flavour: its mount namespace
 # has no /sys/fs/cgroup/unified, so crun and runc both work there; DIR/src first in its PATH, so
 # io.containerd.wedge.v2 finds the build's shim) and runs bench/measure.bash in that namespace.
 # Sections: memory, lifecycle, phases (needs perf: where each `ctr run --rm` spends its wall
 # time, process by process), exec, podexec (a pod's 4 containers in one shim, 8 execs at once:
-# wall time and runtime calls in flight), stdout, density.
+# wall time and runtime calls in flight), stdout, density, podload (the same pod over CRI, as
+# kubelet drives it: bench/podload.bash starts its own containerd with the CRI plugin; ~2 min).
 # Every figure is measured over several runs with the shims taking turns (A B, B A, ...). Prints the
 # table (median [min-max], ratio wedge / runc.v2, the issue's targets), and writes to --out
 # (default bench/results): <stamp>.csv (raw rows), <stamp>.md (the table), <stamp>.png (chart).
 # Everything it starts is removed at the end and checked for leaks.
 #
 # Benchmarks are never tests: nothing here is run by tests/run-all.sh. While other jobs share the
-# machine, use --quick (or small counts): the full run loads both cores for ~10 minutes.
+# machine, use --quick (or small counts): the full run loads both cores for ~13 minutes.
 set -euo pipefail
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source_dir=$(cd "$bench_dir/.." && pwd)
 
 usage() {
-  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 build=$source_dir/build
 shims=wedge,runc.v2
-sections=memory,lifecycle,phases,exec,podexec,stdout,density
+sections=memory,lifecycle,phases,exec,podexec,stdout,density,podload
 runs=10 mem_runs=3 io_runs=3 sizes=1,10,50 stdout_mib=1024
-density=200 density_runs=1 density_timeout=300
+density=200 density_runs=1 density_timeout=300 podload_runs=3
 out=$bench_dir/results
 while [ $# -gt 0 ]; do
   case $1 in
@@ -47,15 +49,16 @@ while [ $# -gt 0 ]; do
     --density) density=$2; shift ;;
     --density-runs) density_runs=$2; shift ;;
     --density-timeout) density_timeout=$2; shift ;;
+    --podload-runs) podload_runs=$2; shift ;;
     --out) out=$2; shift ;;
-    --quick) runs=3 mem_runs=1 io_runs=1 sizes=1,4 stdout_mib=64 density=8 density_runs=1 ;;
+    --quick) runs=3 mem_runs=1 io_runs=1 sizes=1,4 stdout_mib=64 density=8 density_runs=1 podload_runs=1 ;;
     -h | --help) usage ;;
     *) echo "bench: unknown argument '$1'" >&2; usage ;;
   esac
   shift
 done
 
-for n in "$runs" "$mem_runs" "$io_runs" "$stdout_mib" "$density" "$density_runs" "$density_timeout" ${sizes//,/ }; do
+for n in "$runs" "$mem_runs" "$io_runs" "$stdout_mib" "$density" "$density_runs" "$density_timeout" "$podload_runs" ${sizes//,/ }; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "bench: '$n' is not a positive count" >&2; exit 2; }
 done
 for s in ${shims//,/ }; do
@@ -119,14 +122,6 @@ trap teardown EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-mkdir -p "$work"
-"$source_dir/tests/helpers/make-bundle.sh" "$work/sleep-bundle" sleep 3600 >/dev/null
-"$source_dir/tests/helpers/make-bundle.sh" "$work/true-bundle" true >/dev/null
-echo "bench: starting the private containerd" >&2
-export CTRD_TMPFS=1 # bundles and /run on tmpfs, as on a real host (containerd.bash)
-containerd_start crun
-ln -sfn "$(command -v runc)" "$CTRD_DIR/bin/runc"
-
 echo "section,metric,shim,runtime,containers,run,value,unit" > "$csv"
 # The environment is also what the raw CSV is read with: keep it next to it.
 {
@@ -134,18 +129,35 @@ echo "section,metric,shim,runtime,containers,run,value,unit" > "$csv"
   echo "# $(runc --version | head -n 1); $(crun --version | head -n 1); $(containerd --version)"
   echo "# wedge: $(git -C "$source_dir" describe --always --dirty 2>/dev/null || echo unknown), build $WEDGE_BUILD"
   echo "# load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "# shims=$shims runs=$runs mem_runs=$mem_runs io_runs=$io_runs sizes=$sizes stdout_mib=$stdout_mib density=$density density_runs=$density_runs"
+  echo "# shims=$shims runs=$runs mem_runs=$mem_runs io_runs=$io_runs sizes=$sizes stdout_mib=$stdout_mib density=$density density_runs=$density_runs podload_runs=$podload_runs"
 } > "$out/$stamp.env"
 
-BENCH_CSV=$csv BENCH_WORK=$work BENCH_SHIMS=${shims//,/ } BENCH_SECTIONS=${sections//,/ } \
-  BENCH_RUNS=$runs BENCH_MEM_RUNS=$mem_runs BENCH_IO_RUNS=$io_runs BENCH_SIZES=${sizes//,/ } \
-  BENCH_STDOUT_MIB=$stdout_mib BENCH_DENSITY=$density BENCH_DENSITY_RUNS=$density_runs \
-  BENCH_DENSITY_TIMEOUT=$density_timeout \
-  timeout --kill-after=30 "${BENCH_TIMEOUT:-3600}" \
-  nsenter -t "$CTRD_PID" -m -- \
-  perl "$source_dir/tests/helpers/subreaper.pl" "$work/measure.pid" \
-  bash "$bench_dir/measure.bash"
+# podload has its own containerd (with the CRI plugin): run it before the crun instance starts.
+case ",$sections," in
+  *,podload,*)
+    TMPDIR=$WEDGE_TEST_TMPDIR BENCH_CSV=$csv BENCH_SHIMS=${shims//,/ } BENCH_RUNS=$podload_runs \
+      bash "$bench_dir/podload.bash"
+    ;;
+esac
+ctrd_sections=$(echo ",$sections," | sed 's/,podload,/,/g; s/^,*//; s/,*$//')
+if [ -n "$ctrd_sections" ]; then
+  mkdir -p "$work"
+  "$source_dir/tests/helpers/make-bundle.sh" "$work/sleep-bundle" sleep 3600 >/dev/null
+  "$source_dir/tests/helpers/make-bundle.sh" "$work/true-bundle" true >/dev/null
+  echo "bench: starting the private containerd" >&2
+  export CTRD_TMPFS=1 # bundles and /run on tmpfs, as on a real host (containerd.bash)
+  containerd_start crun
+  ln -sfn "$(command -v runc)" "$CTRD_DIR/bin/runc"
 
+  BENCH_CSV=$csv BENCH_WORK=$work BENCH_SHIMS=${shims//,/ } BENCH_SECTIONS=${ctrd_sections//,/ } \
+    BENCH_RUNS=$runs BENCH_MEM_RUNS=$mem_runs BENCH_IO_RUNS=$io_runs BENCH_SIZES=${sizes//,/ } \
+    BENCH_STDOUT_MIB=$stdout_mib BENCH_DENSITY=$density BENCH_DENSITY_RUNS=$density_runs \
+    BENCH_DENSITY_TIMEOUT=$density_timeout \
+    timeout --kill-after=30 "${BENCH_TIMEOUT:-3600}" \
+    nsenter -t "$CTRD_PID" -m -- \
+    perl "$source_dir/tests/helpers/subreaper.pl" "$work/measure.pid" \
+    bash "$bench_dir/measure.bash"
+fi
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/$stamp.env"
 awk -F, -v ratios="$out/$stamp.ratios.dat" -v memory="$out/$stamp.memory.dat" \
   -f "$bench_dir/report.awk" "$csv" > "$out/$stamp.md"
