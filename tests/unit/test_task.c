@@ -909,7 +909,7 @@ test_one_process_requests_in_turn(void **state)
   fixture_t *f = *state;
   uint32_t pid = 0;
   create(f, "c1", &pid);
-  _cleanup_free_ char *created = calls_take(f);
+  free(calls_take(f)); /* the Create's calls: this test looks at what comes after */
 
   hold(f, "start", true);
   Containerd__Task__V2__StartRequest s = CONTAINERD__TASK__V2__START_REQUEST__INIT;

@@ -73,6 +73,9 @@ chroot "$root" depmod "$kver"
 
 install -m 0755 "$here/init" "$root/sbin/wedge-init"
 echo wedge-vm > "$root/etc/hostname"
+# The installer writes /etc/hosts, no package does: containerd's CRI copies it into every pod
+# sandbox and fails RunPodSandbox without it.
+printf '127.0.0.1\tlocalhost\n127.0.1.1\twedge-vm\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
 ln -sfn ../proc/self/mounts "$root/etc/mtab"
 
 # The initramfs: the modules that reach /dev/vda (virtio_blk over virtio_pci, ext4), in the order
