@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -34,6 +35,7 @@
 #include "loop.h"
 #include "runc_options.h"
 #include "shim.pb-c.h"
+#include "spawn.h"
 #include "task.h"
 #include "ttrpc.h"
 #include "ttrpc.pb-c.h"
@@ -68,6 +70,7 @@ static const char *const fuzz_methods[] = {
 #define FUZZ_MAX_REQUESTS 32
 /* Idle loop iterations after which a request without a reply is deferred (Wait). */
 #define FUZZ_IDLE_ITERATIONS 4
+#define FUZZ_IN_FLIGHT_WAITS 50
 
 static char *fuzz_dir;
 static char *fuzz_bundle;
@@ -357,14 +360,41 @@ fuzz_read_responses(int fd, ttrpc_reader_t *r, bool answered[FUZZ_MAX_REQUESTS],
     }
 }
 
-/* Runs the loop until `answered[k]` (k < 0: none) or nothing happened for FUZZ_IDLE_ITERATIONS iterations. */
+/* A runtime call in flight is a child of ours (the stand-in runtime): the loop hears of its end
+ * through its pidfd, so the pump waits for it instead of counting idle iterations. Exited
+ * children are reaped here and handed to spawn_claim_exit, as the daemon's reaper does (a
+ * runtime's exit can reach waitid(P_ALL) before its pidfd is read). __WALL: the runtime is a
+ * clone child until it has exec'd. */
+static bool
+fuzz_runtime_in_flight(void)
+{
+  for (;;)
+    {
+      siginfo_t si = { 0 };
+      if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | __WALL) < 0)
+        return false;
+      if (si.si_pid == 0)
+        return true;
+      (void) spawn_claim_exit(si.si_pid, si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status);
+    }
+}
+
+/* Runs the loop until `answered[k]` (k < 0: none) or nothing happened for FUZZ_IDLE_ITERATIONS
+ * iterations with no runtime call in flight (FUZZ_IN_FLIGHT_WAITS of 100 ms with one). */
 static void
 fuzz_pump(struct loop *loop, int fd, ttrpc_reader_t *r, bool answered[FUZZ_MAX_REQUESTS], int k, bool *closed)
 {
-  for (int idle = 0; (k < 0 || answered == NULL || !answered[k]) && !*closed && idle < FUZZ_IDLE_ITERATIONS;)
+  for (int idle = 0, waits = 0; (k < 0 || answered == NULL || !answered[k]) && !*closed
+                                && idle < FUZZ_IDLE_ITERATIONS && waits < FUZZ_IN_FLIGHT_WAITS;)
     {
-      if (loop_run_once(loop, 0) <= 0)
-        idle++;
+      bool in_flight = fuzz_runtime_in_flight();
+      if (loop_run_once(loop, in_flight ? 100 : 0) <= 0)
+        {
+          if (in_flight)
+            waits++;
+          else
+            idle++;
+        }
       fuzz_read_responses(fd, r, answered, closed);
     }
 }
