@@ -37,8 +37,18 @@ bundle_of() {
     [ "$status" -eq 4 ]
     [ -z "$output" ]
     # runc.v2 waits for its copy into the file at delete, for 2 s at most: on a loaded machine
-    # the last lines can land after ctr returned.
-    wait_for "[ \"\$(sort '$log' | tr '\n' ' ')\" = 'err1 out1 out2 ' ]" 30
+    # the last lines can land after ctr returned, or never (seen once in CI-like runs: the
+    # reference lost a line). wedge must write every line; runc.v2 only lines of the output.
+    if [ "$rt" = "$RUNC_RT" ]; then
+      wait_for "[ \"\$(sort '$log' | tr '\n' ' ')\" = 'err1 out1 out2 ' ]" 30 || {
+        echo "runc.v2 lost lines: $(tr '\n' ' ' < "$log")"
+        if grep -qvxE 'out1|err1|out2' "$log"; then return 1; fi
+        rm -f "$log"
+        continue
+      }
+    else
+      wait_for "[ \"\$(sort '$log' | tr '\n' ' ')\" = 'err1 out1 out2 ' ]" 30
+    fi
     [ "$(grep out "$log" | tr '\n' ' ')" = "out1 out2 " ]
     [ "$(stat -c %a "$log")" = 644 ]
     # Appended, not truncated: a second container adds to the same file.
