@@ -831,17 +831,25 @@ on_proc_done(struct proc *p, int r, wedge_error_t *err, void *data)
   wedge_error_clear(err);
 }
 
+/* An init the stand-in runtime created, and a loop of the test's own for its async calls. */
+static struct proc *
+created_init_on_loop(struct fixture *f, struct loop **ret_loop)
+{
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
+  struct proc *p = new_init(f, NULL);
+  assert_int_equal(proc_create(p, &err), 0);
+  assert_int_equal(loop_new(ret_loop, NULL), 0);
+  return p;
+}
+
 /* An exit recorded while Start's runtime call is in flight wins: Start still succeeds, and the
  * process stays stopped (the state machine never goes back from stopped). */
 static void
 test_async_start_exit_meanwhile(void **state)
 {
-  struct fixture *f = *state;
-  struct proc *p = new_init(f, NULL);
-  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(proc_create(p, &err), 0);
   struct loop *l = NULL;
-  assert_int_equal(loop_new(&l, NULL), 0);
+  struct proc *p = created_init_on_loop(*state, &l);
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   struct async_result a = { 0 };
   struct proc_async as = { .loop = l, .done = on_proc_done, .data = &a };
   assert_int_equal(proc_start_async(p, &as, &err), 0);
@@ -862,12 +870,9 @@ test_async_start_exit_meanwhile(void **state)
 static void
 test_async_free_cancels(void **state)
 {
-  struct fixture *f = *state;
-  struct proc *p = new_init(f, NULL);
-  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(proc_create(p, &err), 0);
   struct loop *l = NULL;
-  assert_int_equal(loop_new(&l, NULL), 0);
+  struct proc *p = created_init_on_loop(*state, &l);
+  _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   struct async_result a = { 0 };
   struct proc_async as = { .loop = l, .done = on_proc_done, .data = &a };
   assert_int_equal(proc_kill_async(p, &as, SIGTERM, false, &err), 0);
