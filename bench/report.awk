@@ -77,6 +77,8 @@ BEGIN {
   title["podload/exec32_median"] = "CRI pod: 32 ExecSync at once, latency median"
   title["podload/exec32_p95"] = "CRI pod: 32 ExecSync at once, latency p95"
   title["podload/exec32_over_seq"] = "CRI pod: 32 at once, wall / 32 in sequence"
+  title["podload/exec32_seq_busy"] = "CRI pod: CPUs busy during the 32 in sequence"
+  title["podload/exec32_busy"] = "CRI pod: CPUs busy during the 32 at once"
   title["podload/exec32_inflight"] = "CRI pod: runtime calls in flight, 32 ExecSync"
   title["podload/exec8_inflight"] = "CRI pod: runtime calls in flight, 8 ExecSync"
   title["podload/exec8_wall"] = "CRI pod: 8 ExecSync at once, wall"
@@ -190,8 +192,19 @@ END {
     }
   }
 
-  if (podload && ("podload/exec32_wall/runc/4" SUBSEP "runc.v2") in med)
-    print "\nrunc.v2 in the CRI pod rows is containerd 1.6.20's runc shim, not a fair reference: it holds one lock across runc exec and create and stalls on exec bursts (containerd#8557, fixed in 1.6.22)."
+  # ctrd_version: `containerd --version` of the run (bench/run.sh; another one by hand with
+  # WEDGE_CONTAINERD_BIN). 1.6 before 1.6.22 has containerd#8557.
+  if (podload && ("podload/exec32_wall/runc/4" SUBSEP "runc.v2") in med) {
+    v = ctrd_version
+    if (match(v, / v?[0-9]+\.[0-9]+\.[0-9]+/)) v = substr(v, RSTART + 1, RLENGTH - 1)
+    else v = "unknown"
+    sub(/^v/, "", v)
+    split(v, vp, ".")
+    if (vp[1] == 1 && vp[2] == 6 && vp[3] < 22)
+      print "\nrunc.v2 in the CRI pod rows is containerd " v "'s runc shim, not a fair reference: it holds one lock across runc exec and create and stalls on exec bursts (containerd#8557, fixed in 1.6.22)."
+    else
+      print "\nrunc.v2 in the CRI pod rows is containerd " v "'s runc shim."
+  }
 
   # What no shim can go below: the phases it does not hold, over runc.v2's wall.
   for (i = 1; i <= nfig; i++) {

@@ -160,7 +160,7 @@ if [ -n "$ctrd_sections" ]; then
 fi
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/$stamp.env"
 awk -F, -v ratios="$out/$stamp.ratios.dat" -v memory="$out/$stamp.memory.dat" \
-  -f "$bench_dir/report.awk" "$csv" > "$out/$stamp.md"
+  -v ctrd_version="$(containerd --version)" -f "$bench_dir/report.awk" "$csv" > "$out/$stamp.md"
 if [ -s "$out/$stamp.ratios.dat" ] && grep -q '^[0-9]' "$out/$stamp.memory.dat"; then
   gnuplot -e "ratios='$out/$stamp.ratios.dat'; memory='$out/$stamp.memory.dat'; out='$out/$stamp.png'; subtitle='$(nproc) cpus, $stamp'" \
     "$bench_dir/chart.gnuplot"
