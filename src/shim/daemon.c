@@ -22,14 +22,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 #include "shim.h"
-#include "shimsock.h"
-#include "events.h"
-#include "loop.h"
-#include "reaper.h"
-#include "task.h"
-#include "ttrpc.h"
+#include "base/shimsock.h"
+#include "service/events.h"
+#include "base/loop.h"
+#include "runtime/reaper.h"
+#include "service/task.h"
+#include "ttrpc/ttrpc.h"
 
 #define DAEMON_LISTEN_FD 3
 

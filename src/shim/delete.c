@@ -25,15 +25,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "exitstore.h"
-#include "mount.h"
-#include "oci.h"
-#include "pidfile.h"
-#include "runc_options.h"
+#include "base/cleanup.h"
+#include "service/exitstore.h"
+#include "base/mount.h"
+#include "runtime/oci.h"
+#include "runtime/pidfile.h"
+#include "runtime/runc_options.h"
 #include "shim.h"
+#include "shimio.h"
 #include "shim.pb-c.h"
-#include "shimsock.h"
+#include "base/shimsock.h"
 
 /* containerd kills us at 5 s; leave room for unmounting and answering. */
 #define DELETE_RUNTIME_TIMEOUT_MS 3000

@@ -9,11 +9,12 @@
  * (runtime_info.h says why not in a namespace's root). */
 #include <stdlib.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 #include "config.h"
-#include "runtime_info.h"
-#include "runc_options.h"
+#include "features/runtime_info.h"
+#include "runtime/runc_options.h"
 #include "shim.h"
+#include "shimio.h"
 
 int
 shim_info(struct shim_ctx *ctx)

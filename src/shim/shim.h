@@ -19,8 +19,8 @@
 #ifndef WEDGE_SHIM_H
 #define WEDGE_SHIM_H
 
-#include "shimflags.h"
-#include "shimlog.h"
+#include "base/shimflags.h"
+#include "base/shimlog.h"
 
 /* The runtime name containerd resolves to this binary (io.containerd.<wedge>.<v2>); it prefixes
  * our errors on stderr and is the `runtime` field of every log line, as the runc shim's. */
@@ -60,16 +60,5 @@ int shim_start(struct shim_ctx *ctx);
 int shim_delete(struct shim_ctx *ctx);
 int shim_daemon(struct shim_ctx *ctx);
 int shim_info(struct shim_ctx *ctx);
-
-/* All of stdin (at most 1 MiB, else -EFBIG) into a malloc'd *ret_buf; a closed fd 0 reads as
- * empty. */
-int shim_read_stdin(char **ret_buf, size_t *ret_len, wedge_error_t *err);
-
-/* Writes all of buf to stdout (containerd reads the protobuf answers of delete and -info
- * there). */
-int shim_write_stdout(const void *buf, size_t len, wedge_error_t *err);
-
-/* Prints "<runtime name>: <message>" on stderr, the way the reference shim reports failures. */
-void shim_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

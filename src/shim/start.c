@@ -23,12 +23,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "cleanup.h"
-#include "gobuildinfo.h"
-#include "runc_options.h"
+#include "cgroup/cgroup.h"
+#include "base/cleanup.h"
+#include "base/gobuildinfo.h"
+#include "runtime/runc_options.h"
 #include "shim.h"
-#include "shimsock.h"
+#include "shimio.h"
+#include "base/shimsock.h"
 
 #ifndef PR_SCHED_CORE
 #define PR_SCHED_CORE 62
