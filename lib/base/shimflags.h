@@ -1,11 +1,12 @@
 /* Command line and environment of containerd-shim-wedge-v2.
  *
- * containerd 1.6.20 runs the shim as (runtime/v2/binary.go, reference §2.3)
+ * containerd 1.6.20 runs the shim as (runtime/v2/binary.go `binary.Start`, `binary.Delete`,
+ * through runtime/v2/shim/util.go `Command`; docs/protocol.md)
  *   <shim> -namespace NS -address ADDR -publish-binary BIN -id ID [-debug] start
  *   <shim> -namespace NS -address ADDR -publish-binary BIN -id ID -bundle B delete
  * and `start` re-executes the shim as the daemon with `-namespace NS -id ID -address ADDR
- * [-debug]` and no action word. The reference shim parses this with Go's `flag` package and we
- * accept the same grammar:
+ * [-debug]` and no action word. The runc shim parses this with Go's `flag` package (1.6.20
+ * runtime/v2/shim/shim.go `parseFlags`) and we accept the same grammar:
  * - one or two dashes; `-name value` or `-name=value`; a bool flag is set bare (`-debug`) or
  *   with `=true/false/1/0/t/f/...` only, never from the next word;
  * - parsing stops at the first word that is not a flag (or `-` alone), which is the action;
@@ -57,11 +58,13 @@ struct shim_flags
  * daemon, which containerd never asks for that way). *ret is untouched on failure. */
 int shimflags_parse(int argc, char *const argv[], struct shim_flags *ret, wedge_error_t *err);
 
-/* The checks the reference shim makes after -v: -EINVAL "shim namespace cannot be empty"; and a
- * namespace containerd would not accept (ident_validate) is refused. */
+/* The checks the runc shim makes after -v (runtime/v2/shim/shim.go `run`): -EINVAL "shim
+ * namespace cannot be empty"; and a namespace containerd would not accept (ident_validate) is
+ * refused. */
 int shimflags_check(const struct shim_flags *flags, wedge_error_t *err);
 
-/* What containerd puts in the shim's environment (runtime/v2/shim/util.go, reference §2.4). */
+/* What containerd puts in the shim's environment (1.6.20 runtime/v2/shim/util.go `Command`; 2.1
+ * pkg/shim/util.go `Command`). */
 struct shim_env
 {
   const char *ttrpc_address;    /* TTRPC_ADDRESS: where events go (path, no scheme); NULL if unset */

@@ -2,13 +2,15 @@
  *
  * With `process.terminal: true` the runtime (runc, crun) makes the pty inside the container, makes
  * the slave the process's stdin/stdout/stderr and controlling terminal, and sends the master over
- * the AF_UNIX socket named by `--console-socket` (reference oci-runtime-cli.md §7): it connects,
- * sends one message whose data is an informational name ("/dev/ptmx" from runc, " " from crun)
- * with one SCM_RIGHTS fd, and closes its copy. Both runc 1.1.5 and crun 1.8.1 do that before
+ * the AF_UNIX socket named by `--console-socket`: it connects, sends one message whose data is an
+ * informational name ("/dev/ptmx" from runc 1.1.5's libcontainer/utils/cmsg.go `SendFd`, " "
+ * from crun 1.8.1's src/libcrun/utils.c `send_fd_to_socket_with_payload`) with one SCM_RIGHTS
+ * fd, and closes its copy (docs/protocol.md). Both runc 1.1.5 and crun 1.8.1 do that before
  * `create` / `exec --detach` exits: the connection waits in the listen backlog and the message in
  * the socket buffer until the shim accepts, which is what containerd's runc shim relies on (it
- * accepts only after the runtime call returned). So a receive after the runtime call finds the
- * master at once; its timeout only bounds a runtime that does not behave.
+ * accepts only after the runtime call returned: containerd 1.6.20 pkg/process/init.go
+ * `Init.Create`). So a receive after the runtime call finds the master at once; its timeout only
+ * bounds a runtime that does not behave.
  *
  * The socket lives in a fresh directory of its own, mode 0700, so nobody but our uid can connect
  * (the runc shim's go-runc makes a `pty*` temp dir the same way, under $XDG_RUNTIME_DIR or the

@@ -1,8 +1,9 @@
 /* Copying a container's stdio between its pipes (or its terminal) and the FIFOs containerd names.
  *
- * containerd passes three strings (protocol reference §8.1); this module handles "" (no stream)
- * and absolute FIFO paths, which the client created and opened its own ends of. The container
- * gets anonymous pipes (iocopy_runtime_stdio()); the shim copies
+ * containerd passes three strings (the runc shim reads them in containerd 1.6.20 pkg/process/io.go
+ * `createIO`; docs/protocol.md); this module handles "" (no stream) and absolute FIFO paths,
+ * which the client created and opened its own ends of. The container gets anonymous pipes
+ * (iocopy_runtime_stdio()); the shim copies
  *   stdout/stderr: container pipe -> FIFO        stdin: FIFO -> container pipe
  * with splice(2) when the source holds at least a page (both sides are pipes, so whole pipe
  * buffers move without a copy through user space). Smaller amounts, and everything if the kernel

@@ -484,7 +484,8 @@ oci_require(const char *what, const char *value, const char *op, wedge_error_t *
   return 0;
 }
 
-/* create and run take the same flags (reference 6.1, 6.3); run adds --detach. */
+/* create and run take the same flags (runc 1.1.5 create.go and run.go, crun 1.8.1 src/create.c and
+ * src/run.c); run adds --detach. */
 static int
 oci_create_or_run(const struct oci_async *as, const struct oci_runtime *rt, const char *command, const char *id,
                   const struct oci_create_opts *o, bool detach, int *ret_status, wedge_error_t *err)

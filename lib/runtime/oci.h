@@ -1,5 +1,7 @@
 /* The OCI runtime client: runc, crun (or any runtime with their command line) driven through its
- * CLI. See ../shared/reference/oci-runtime-cli.md for every flag and text relied on here.
+ * CLI: runc 1.1.5 (main.go's global flags, one file per command: create.go, exec.go, ...) and
+ * crun 1.8.1 (src/crun.c, src/create.c, ...). docs/protocol.md says which of their texts and
+ * files this relies on.
  *
  * Every call builds `<binary> --root R [--log L --log-format json] [--criu C] [--systemd-cgroup] <command>
  * [flags] <id> [args]` (global flags before the command, command flags before the id), spawns it

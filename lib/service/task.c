@@ -1312,7 +1312,8 @@ static Containerd__V1__Types__Status
 task_status(const struct task_process *tp)
 {
   enum proc_state s = tp->proc->state;
-  /* An exec reports its container's pause (reference §8.3). */
+  /* An exec reports its container's pause (containerd 1.6.20 pkg/process/exec.go,
+   * `execProcess.Status`). */
   enum proc_state is = tp->c->init.proc->state;
   if (tp != &tp->c->init && (is == PROC_PAUSED || is == PROC_PAUSING) && s == PROC_RUNNING)
     s = is;

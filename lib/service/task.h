@@ -9,12 +9,14 @@
  * requests; docs/architecture.md "Runtime calls and ordering" says which request waits for which
  * (those of one process in arrival order, as the runc shim's per-process mutex orders them).
  *
- * Semantics are the runc shim's (reference §5, §8.5): unknown id → NotFound
- * "container not created: not found" (Connect never fails); unknown exec → NotFound
- * "process does not exist <exec>: not found"; duplicate exec → AlreadyExists
- * "id <exec>: already exists"; Create/Start/... runtime failures carry the runtime's message
- * ("OCI runtime create failed: ..."). NotFound, AlreadyExists, FailedPrecondition and
- * InvalidArgument messages end in containerd's class text as errdefs.ToGRPC leaves them.
+ * Semantics are the runc shim's (containerd 1.6.20 runtime/v2/runc/task/service.go, 2.1
+ * cmd/containerd-shim-runc-v2/task/service.go; docs/protocol.md): unknown id → NotFound
+ * "container not created: not found" (`service.getContainer`; Connect never fails); unknown exec
+ * → NotFound "process does not exist <exec>: not found" (runc/container.go `Container.Process`);
+ * duplicate exec → AlreadyExists "id <exec>: already exists" (`service.Exec`); Create/Start/...
+ * runtime failures carry the runtime's message ("OCI runtime create failed: ..."). NotFound,
+ * AlreadyExists, FailedPrecondition and InvalidArgument messages end in containerd's class text
+ * as errdefs.ToGRPC leaves them.
  * Checkpoint: checkpoint.h. Stats answers the cgroup metrics (metrics.h) of the init's cgroup,
  * NotFound "cgroup does not exist" without one; TaskOOM is published from Start of the init on
  * (oomwatch.h), and checked once more at its exit.

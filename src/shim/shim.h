@@ -6,7 +6,8 @@
  *   (none)  the daemon itself, serving the task API on the socket `start` hands it as fd 3
  *   -info   (containerd 2.0+, no other flag) print a containerd.types.RuntimeInfo, exit 0
  *
- * Files in the bundle that this binary owns (containerd owns the rest, reference §2.2):
+ * Files in the bundle that this binary owns (containerd owns the rest: 1.6.20 runtime/v2/bundle.go
+ * `NewBundle`; the runc shim's in runtime/v2/runc/container.go `NewContainer`; docs/protocol.md):
  *   address      written by `start`, the exact string it prints
  *   start-stdin  the raw bytes `start` read on stdin (an options Any, a 2.3 BootstrapParams or
  *                nothing), for the daemon's Create; absent when empty. `start` itself reads

@@ -15,7 +15,8 @@
     shimflags_parse((int) ARRAY_SIZE(_argv), _argv, (f), (err));             \
   })
 
-/* The exact argv containerd 1.6.20 passes to `start` (reference §2.3, observed). */
+/* The exact argv containerd 1.6.20 passes to `start` (runtime/v2/binary.go `binary.Start`,
+ * observed). */
 static void
 test_containerd_start_argv(void **state)
 {

@@ -1,5 +1,6 @@
 /* The generated messages produce exactly the bytes containerd 1.6.20 and containerd-shim-runc-v2
- * were seen exchanging (shim-v2-protocol.md §10, §5, §7.4), and parse them back. */
+ * were seen exchanging (docs/protocol.md; the messages of 1.6.20's runtime/v2/task/shim.proto,
+ * api/events/task.proto and api/services/ttrpc/events/v1/events.proto), and parse them back. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -278,7 +278,9 @@ static void
 test_classify_error(void **state)
 {
   (void) state;
-  /* Texts from reference section 4, as runc 1.1.5 and crun 1.8.1 print them. */
+  /* Texts as runc 1.1.5 (libcontainer/error.go) and crun 1.8.1 (src/libcrun/status.c) print them,
+   * and the Go runtime's "os: process already finished" that containerd's `checkKillError`
+   * (1.6.20 pkg/process/utils.go) also matches. */
   assert_int_equal(oci_classify_error("container does not exist"), -ENOENT);
   assert_int_equal(oci_classify_error("exec failed: container does not exist"), -ENOENT);
   assert_int_equal(oci_classify_error("error opening file `/run/crun/nosuch/status`: No such file or directory"),

@@ -11,7 +11,8 @@
 #include "base/cleanup.h"
 #include "runtime/runtime_log.h"
 
-/* Records as runc 1.1.5 and crun 1.8.1 wrote them on this machine (reference section 3.3). */
+/* Records as runc 1.1.5 (logrus JSON, main.go `--log-format`) and crun 1.8.1 (src/libcrun/error.c
+ * `make_json_error`) wrote them on this machine. */
 #define RUNC_ERR "{\"level\":\"error\",\"msg\":\"container does not exist\",\"time\":\"2026-11-29T01:26:52Z\"}\n"
 #define RUNC_WARN \
   "{\"level\":\"warning\",\"msg\":\"ignoring unknown or unavailable capabilities: [CAP_BPF]\",\"time\":\"2026-11-29T01:26:52Z\"}\n"

@@ -1,5 +1,6 @@
 /* ttrpc frames, server and client, checked against the bytes containerd 1.6.20 and
- * containerd-shim-runc-v2 exchange (shim-v2-protocol.md §3, §10). */
+ * containerd-shim-runc-v2 exchange (ttrpc v1.1.1 channel.go, types.go, server.go; the observed
+ * bytes of docs/protocol.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,7 +28,7 @@
 
 #define TASK_SERVICE "containerd.task.v2.Task"
 
-/* The Connect request of §10: stream 3, ConnectRequest{id "c2"}. */
+/* The observed Connect request: stream 3, ConnectRequest{id "c2"}. */
 static const char CONNECT_REQUEST_HEX[] = "00000028 00000003 01 00"
                                           " 0a 17 636f6e7461696e6572642e7461736b2e76322e5461736b"
                                           " 12 07 436f6e6e656374"
@@ -566,7 +567,7 @@ test_server_connect_byte_by_byte(void **state)
     }
   ttrpc_frame_t frame = { 0 };
   assert_true(read_frame(fd, &frame));
-  /* §10: ConnectResponse{shim_pid 30648, task_pid 30720}, no status. */
+  /* Observed: ConnectResponse{shim_pid 30648, task_pid 30720}, no status. */
   assert_frame_hex(&frame, 3, "12 08 08 b8ef01 10 80f001");
   ttrpc_frame_clear(&frame);
   assert_int_equal(ttrpc_server_connection_count(f->server), 1);
@@ -588,7 +589,7 @@ test_server_empty_success_and_errors(void **state)
   send_request(fd, 17, TASK_SERVICE, "Shutdown", &sd.base);
   pump(f);
   assert_true(read_frame(fd, &frame));
-  assert_frame_hex(&frame, 17, ""); /* §10 Empty success: 00000000 00000011 02 00 */
+  assert_frame_hex(&frame, 17, ""); /* observed Empty success: 00000000 00000011 02 00 */
   ttrpc_frame_clear(&frame);
 
   Containerd__Task__V2__StateRequest st = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
@@ -603,7 +604,7 @@ test_server_empty_success_and_errors(void **state)
   send_request(fd, 21, TASK_SERVICE, "NoSuchMethod", NULL);
   pump(f);
   assert_true(read_frame(fd, &frame));
-  /* §10 Unknown method: code 12 "method NoSuchMethod". */
+  /* Observed unknown method: code 12 "method NoSuchMethod". */
   assert_frame_hex(&frame, 21, "0a 17 08 0c 12 13 6d6574686f64204e6f537563684d6574686f64");
   ttrpc_frame_clear(&frame);
 
@@ -725,7 +726,7 @@ test_server_deferred_reply_overlaps(void **state)
   assert_int_equal(ttrpc_call_reply_message(f->deferred[0], &resp.base), 0);
   f->deferred[0] = NULL;
   assert_true(read_frame(fd, &frame));
-  /* §10 WaitResponse for exit code 3. */
+  /* Observed WaitResponse for exit code 3. */
   assert_frame_hex(&frame, 1, "12 10 08 03 12 0c 08 8485aed806 10 ccac86a402");
   ttrpc_frame_clear(&frame);
   close(fd);
