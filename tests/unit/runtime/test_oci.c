@@ -278,8 +278,8 @@ static void
 test_classify_error(void **state)
 {
   (void) state;
-  /* Texts as runc 1.1.5 (libcontainer/error.go) and crun 1.8.1 (src/libcrun/status.c) print them,
-   * and the Go runtime's "os: process already finished" that containerd's `checkKillError`
+  /* Texts as runc 1.1.5 (libcontainer/error.go) and crun 1.8.1 (src/libcrun/utils.c, status.c)
+   * print them (docs/protocol.md), and the Go runtime's "os: process already finished" that containerd's `checkKillError`
    * (1.6.20 pkg/process/utils.go) also matches. */
   assert_int_equal(oci_classify_error("container does not exist"), -ENOENT);
   assert_int_equal(oci_classify_error("exec failed: container does not exist"), -ENOENT);
