@@ -1,4 +1,4 @@
-/* The Go build information `start` reads from its parent's executable (lib/gobuildinfo.h): the
+/* The Go build information `start` reads from its parent's executable (lib/base/gobuildinfo.h): the
  * input is a whole file, read through the ELF headers from a memfd, and also taken as the bytes
  * of a .go.buildinfo section. Either gives a path no longer than the input, or -ENOENT; the
  * file reader always says why. */
@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "gobuildinfo.h"
+#include "base/gobuildinfo.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

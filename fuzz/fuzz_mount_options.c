@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "mount.h"
-#include "rootfs.h"
+#include "base/cleanup.h"
+#include "base/mount.h"
+#include "service/rootfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime_config.h"
+#include "runtime/runtime_config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "oci.h"
-#include "runtime_log.h"
+#include "base/cleanup.h"
+#include "runtime/oci.h"
+#include "runtime/runtime_log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,9 +11,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "shimflags.h"
-#include "shimsock.h"
+#include "base/cleanup.h"
+#include "base/shimflags.h"
+#include "base/shimsock.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

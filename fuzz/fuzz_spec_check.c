@@ -12,10 +12,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "cleanup.h"
-#include "gate.h"
-#include "spec.h"
+#include "features/check.h"
+#include "base/cleanup.h"
+#include "features/gate.h"
+#include "features/spec.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

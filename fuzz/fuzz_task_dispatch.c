@@ -30,14 +30,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "events.h"
-#include "loop.h"
-#include "runc_options.h"
+#include "base/cleanup.h"
+#include "service/events.h"
+#include "base/loop.h"
+#include "runtime/runc_options.h"
 #include "shim.pb-c.h"
-#include "spawn.h"
-#include "task.h"
-#include "ttrpc.h"
+#include "runtime/spawn.h"
+#include "service/task.h"
+#include "ttrpc/ttrpc.h"
 #include "ttrpc.pb-c.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "ttrpc.h"
+#include "base/cleanup.h"
+#include "ttrpc/ttrpc.h"
 #include "ttrpc.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

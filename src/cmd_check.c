@@ -1,7 +1,7 @@
 /* wedge check: what in this config.json would the runtime silently ignore?
  *
  * Runs `<runtime> features` once (no cache: the point is to ask the binary now) and prints the
- * checker's findings (lib/check.h) as a table or as JSON. The exit status says whether the
+ * checker's findings (lib/features/check.h) as a table or as JSON. The exit status says whether the
  * shim's create would be refused: 0 nothing refused, 1 something is, 2 usage or parse error. */
 #include <errno.h>
 #include <getopt.h>
@@ -12,12 +12,12 @@
 
 #include <jansson.h>
 
-#include "check.h"
-#include "cleanup.h"
+#include "features/check.h"
+#include "base/cleanup.h"
 #include "commands.h"
-#include "error.h"
-#include "oci.h"
-#include "spec.h"
+#include "base/error.h"
+#include "runtime/oci.h"
+#include "features/spec.h"
 
 /* Long values (a seccomp profile, mapping arrays) are cut in the table; --json has them whole. */
 #define CHECK_VALUE_WIDTH 40

@@ -25,13 +25,13 @@
 
 #include <jansson.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 #include "commands.h"
-#include "error.h"
-#include "oci.h"
-#include "process.h"
-#include "reaper.h"
-#include "spec.h"
+#include "base/error.h"
+#include "runtime/oci.h"
+#include "process/process.h"
+#include "runtime/reaper.h"
+#include "features/spec.h"
 
 #define LC_DEFAULT_ROOT "/run/wedge-lifecycle"
 #define LC_DEFAULT_TIMEOUT_S 60

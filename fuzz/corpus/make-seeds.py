@@ -182,7 +182,7 @@ write("shim_start", "daemon-grouped", b"\0".join([b"-namespace", b"k8s.io", b"-i
                                                   b"/run/containerd/containerd.sock", b"--config--"]) + b"\0" + cri)
 write("shim_start", "bad-flags", b"\0".join([b"---x", b"-debug=maybe", b"-unknown", b"v", b"-id"]))
 
-# go_buildinfo: a .go.buildinfo section as Go 1.18+ writes it (lib/gobuildinfo.h), alone and in
+# go_buildinfo: a .go.buildinfo section as Go 1.18+ writes it (lib/base/gobuildinfo.h), alone and in
 # the smallest ELF file (64-bit little-endian: null section, .shstrtab, .go.buildinfo).
 MODINFO_START = b"0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6"
 

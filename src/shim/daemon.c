@@ -22,14 +22,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 #include "shim.h"
-#include "shimsock.h"
-#include "events.h"
-#include "loop.h"
-#include "reaper.h"
-#include "task.h"
-#include "ttrpc.h"
+#include "base/shimsock.h"
+#include "service/events.h"
+#include "base/loop.h"
+#include "runtime/reaper.h"
+#include "service/task.h"
+#include "ttrpc/ttrpc.h"
 
 #define DAEMON_LISTEN_FD 3
 
@@ -384,7 +384,8 @@ shim_daemon(struct shim_ctx *ctx)
   for (size_t i = 0; i < ctx->flags.n_unknown; i++)
     shimlog(&ctx->log, SHIMLOG_DEBUG, "ignoring unknown flag %s", ctx->flags.unknown[i]);
 
-  /* Container processes are reparented to us, so their exits reach us (reference §8.6). */
+  /* Container processes are reparented to us, so their exits reach us (as the runc shim:
+   * containerd 1.6.20 runtime/v2/shim/shim.go `run`, shim_linux.go `subreaper`). */
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
     {
       shimlog(&ctx->log, SHIMLOG_ERROR, "set child subreaper: %s", strerror(errno));

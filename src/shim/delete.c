@@ -1,10 +1,12 @@
 /* `delete`: cleanup after a shim daemon that is gone, as containerd-shim-runc-v2's
- * manager.Stop (runtime/v2/runc/manager/manager_linux.go, 1.6.20), reference §2.8.
+ * manager.Stop (runtime/v2/runc/manager/manager_linux.go, 1.6.20); docs/protocol.md.
  *
  * containerd runs it after EVERY ttrpc disconnect (also after a normal task delete) with a 5 s
- * deadline, stdout and stderr captured separately. stdout must be a DeleteResponse; stderr is
- * logged as "cleanup warnings". A non-zero exit leaves the bundle behind, so every failure here
- * is a warning on stderr and we still answer {pid, 137, now} and exit 0. An exit the daemon
+ * deadline, stdout and stderr captured separately (1.6.20 runtime/v2/shim.go
+ * `cleanupAfterDeadShim`, runtime/v2/binary.go `binary.Delete`). stdout must be a
+ * DeleteResponse; stderr is logged as "cleanup warnings". A non-zero exit leaves the bundle
+ * behind, so every failure here is a warning on stderr and we still answer {pid, 137, now} and
+ * exit 0. An exit the daemon
  * recorded but could not deliver (exitstore.h) is answered instead of 137.
  *
  * It never talks to the daemon: for a grouped shim the daemon keeps serving the others. */
@@ -25,15 +27,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "exitstore.h"
-#include "mount.h"
-#include "oci.h"
-#include "pidfile.h"
-#include "runc_options.h"
+#include "base/cleanup.h"
+#include "service/exitstore.h"
+#include "base/mount.h"
+#include "runtime/oci.h"
+#include "runtime/pidfile.h"
+#include "runtime/runc_options.h"
 #include "shim.h"
+#include "shimio.h"
 #include "shim.pb-c.h"
-#include "shimsock.h"
+#include "base/shimsock.h"
 
 /* containerd kills us at 5 s; leave room for unmounting and answering. */
 #define DELETE_RUNTIME_TIMEOUT_MS 3000

@@ -1,19 +1,21 @@
 /* `-info`: containerd-shim-runc-v2 2.x's manager.Info (cmd/containerd-shim-runc-v2/manager/
- * manager_linux.go) through pkg/shim's runInfo, reference §9.4.
+ * manager_linux.go) through pkg/shim/shim.go's runInfo (2.1); docs/protocol.md.
  *
- * containerd 2.x runs `<shim> -info` with no other flag (so no namespace, id or bundle) and the
- * runtime options Any on stdin, and reads a RuntimeInfo from stdout. As the runc shim, a failure
+ * containerd 2.x runs `<shim> -info` (2.1 core/runtime/v2/task_manager.go, `PluginInfo`) with no
+ * other flag (so no namespace, id or bundle) and the runtime options Any on stdin, and reads a
+ * RuntimeInfo from stdout. As the runc shim, a failure
  * is "<runtime name>: <message>" on stderr and exit status 1, with nothing on stdout.
  *
  * The features document is cached in the runtime root, Options.root or /run/containerd/runc
  * (runtime_info.h says why not in a namespace's root). */
 #include <stdlib.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 #include "config.h"
-#include "runtime_info.h"
-#include "runc_options.h"
+#include "features/runtime_info.h"
+#include "runtime/runc_options.h"
 #include "shim.h"
+#include "shimio.h"
 
 int
 shim_info(struct shim_ctx *ctx)

@@ -6,7 +6,8 @@
  *   (none)  the daemon itself, serving the task API on the socket `start` hands it as fd 3
  *   -info   (containerd 2.0+, no other flag) print a containerd.types.RuntimeInfo, exit 0
  *
- * Files in the bundle that this binary owns (containerd owns the rest, reference §2.2):
+ * Files in the bundle that this binary owns (containerd owns the rest: 1.6.20 runtime/v2/bundle.go
+ * `NewBundle`; the runc shim's in runtime/v2/runc/container.go `NewContainer`; docs/protocol.md):
  *   address      written by `start`, the exact string it prints
  *   start-stdin  the raw bytes `start` read on stdin (an options Any, a 2.3 BootstrapParams or
  *                nothing), for the daemon's Create; absent when empty. `start` itself reads
@@ -19,8 +20,8 @@
 #ifndef WEDGE_SHIM_H
 #define WEDGE_SHIM_H
 
-#include "shimflags.h"
-#include "shimlog.h"
+#include "base/shimflags.h"
+#include "base/shimlog.h"
 
 /* The runtime name containerd resolves to this binary (io.containerd.<wedge>.<v2>); it prefixes
  * our errors on stderr and is the `runtime` field of every log line, as the runc shim's. */
@@ -60,16 +61,5 @@ int shim_start(struct shim_ctx *ctx);
 int shim_delete(struct shim_ctx *ctx);
 int shim_daemon(struct shim_ctx *ctx);
 int shim_info(struct shim_ctx *ctx);
-
-/* All of stdin (at most 1 MiB, else -EFBIG) into a malloc'd *ret_buf; a closed fd 0 reads as
- * empty. */
-int shim_read_stdin(char **ret_buf, size_t *ret_len, wedge_error_t *err);
-
-/* Writes all of buf to stdout (containerd reads the protobuf answers of delete and -info
- * there). */
-int shim_write_stdout(const void *buf, size_t len, wedge_error_t *err);
-
-/* Prints "<runtime name>: <message>" on stderr, the way the reference shim reports failures. */
-void shim_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -1,15 +1,18 @@
 /* `start`: containerd-shim-runc-v2's manager.Start (runtime/v2/runc/manager/manager_linux.go,
- * 1.6.20), reference §2.5/§2.6.
+ * 1.6.20); docs/protocol.md.
  *
  * containerd reads stdout and stderr through ONE pipe and takes all of it, trimmed, as its
- * answer; it waits until every holder of that pipe has closed it. So on success nothing but
- * the answer is written, and the daemon gets /dev/null as fds 0-2.
+ * answer (1.6.20 runtime/v2/binary.go `binary.Start`, CombinedOutput); it waits until every
+ * holder of that pipe has closed it. So on success nothing but the answer is written, and the
+ * daemon gets /dev/null as fds 0-2.
  *
  * The answer is the bare address for containerd 1.x, and for 2.x the JSON bootstrap params of
  * its own runc shim, {"version":3,"address":"unix://...","protocol":"ttrpc"}: 1.6 takes any
- * output whole as the address, 1.7 refuses a version above 2, and only a version 3 shim gets
- * 2.x's sandbox behaviour (containers of a pod join the running shim without `start`/`delete`,
- * and their Delete is not followed by a Shutdown). start_bootstrap_version says how we tell. */
+ * output whole as the address, 1.7 refuses a version above 2 (1.7.0 runtime/v2/shim.go
+ * `parseStartResponse`; 2.1's, core/runtime/v2/shim.go, takes up to 3), and only a version 3
+ * shim gets 2.x's sandbox behaviour (containers of a pod join the running shim without
+ * `start`/`delete`, and their Delete is not followed by a Shutdown). start_bootstrap_version
+ * says how we tell. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -23,12 +26,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "cleanup.h"
-#include "gobuildinfo.h"
-#include "runc_options.h"
+#include "cgroup/cgroup.h"
+#include "base/cleanup.h"
+#include "base/gobuildinfo.h"
+#include "runtime/runc_options.h"
 #include "shim.h"
-#include "shimsock.h"
+#include "shimio.h"
+#include "base/shimsock.h"
 
 #ifndef PR_SCHED_CORE
 #define PR_SCHED_CORE 62

@@ -12,7 +12,7 @@
 #   CRI_HANDLERS               runc wedge wedge-runc-type
 #
 # The handlers:
-#   runc             io.containerd.runc.v2, the reference
+#   runc             io.containerd.runc.v2, containerd's own runc shim: what wedge is compared with
 #   wedge            io.containerd.wedge.v2: containerd finds containerd-shim-wedge-v2 in its
 #                    PATH (the build's src dir is first there, containerd.bash)
 #   wedge-runc-type  runtime_type io.containerd.runc.v2 with runtime_path = the built shim:

@@ -94,7 +94,7 @@ pid_alive() {
 
 # leak_check DIR [STATE_DIR...]: fails (printing each leak) when a mount below DIR, a process
 # mentioning DIR, or an entry in one of the STATE_DIRs (runtime --root dirs) remains. The features
-# cache (wedge-features-*.json, lib/features_cache.h) describes the runtime binary, not a
+# cache (wedge-features-*.json, lib/features/features_cache.h) describes the runtime binary, not a
 # container: it is meant to stay.
 leak_check() {
   local dir=$1 leaks=0 p m e

@@ -7,7 +7,7 @@ that two shims' answers can be compared line by line:
 
 exited_at prints as `zero` (Go's zero time, unset), `epoch` (1970, a shim that forgot to set it)
 or `set`; status prints its enum name. On an error reply it prints `error code=C message=M`.
-Framing and decoding come from ttrpc_probe.py (reference section 3)."""
+Framing and decoding come from ttrpc_probe.py (docs/protocol.md, "ttrpc")."""
 
 import os
 import sys

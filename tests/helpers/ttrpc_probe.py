@@ -22,7 +22,7 @@ Usage: ttrpc_probe.py SOCKET CASE [ARG]
   unknown-service       no.such.Service/Connect
   bad-payload           containerd.task.v2.Task/State with a payload that is not a StateRequest
   bad-request           a Request frame whose body is not a ttrpc.Request
-  connect ID            Connect{ID}, the bytes of reference shim-v2-protocol.md section 10
+  connect ID            Connect{ID}, the bytes containerd 1.6.20 sends (docs/protocol.md)
   half-frame ID         half of a Connect frame, the connection held open; meanwhile Connect{ID}
                         on a second connection must be answered; then the first is closed
   in-flight N ID        N Connect{ID} requests (stream ids 1, 3, ...) written at once on one
@@ -36,7 +36,8 @@ Usage: ttrpc_probe.py SOCKET CASE [ARG]
                         (pipelined; read until Wait answers), then Delete, Delete, Shutdown
                         pipelined in one write, and read until the server closes
 When the socket cannot be dialled, prints "dial-error ERRNO-NAME" and exits 0.
-Wire format: reference section 3 (10-byte big-endian header: length, stream id, type, flags).
+Wire format: ttrpc v1.1.1 channel.go and types.go, docs/protocol.md "ttrpc" (10-byte big-endian
+header: length, stream id, type, flags).
 Only the standard library: socket and struct."""
 
 import errno

@@ -144,7 +144,7 @@ force_remove() {
   # per-CPU usage has one entry per CPU for both (v2 has none).
   [ "$(jq -r '.cpu.usage.per_cpu | length' <<<"$JSON_wedge")" = "$(jq -r '.cpu.usage.per_cpu | length' <<<"$JSON_runc")" ]
   # At Start wedge enabled the root's controllers in the container's ancestors (v2) and started
-  # its OOM watch without an error (lib/task.c logs them through containerd).
+  # its OOM watch without an error (lib/service/task.c logs them through containerd).
   ! grep -E 'enable controllers|add cg to OOM monitor' "$CTRD_DIR/containerd.log"
   for rt in $RUNC_RT $WEDGE_RT; do
     force_remove "metrics-$(short_name "$rt")"

@@ -25,7 +25,7 @@ teardown() {
 }
 
 # fake_containerd OUT MAIN_PACKAGE: a copy of timeout(1) whose Go build information says it was
-# built from MAIN_PACKAGE, in the layout of Go 1.18+ (see lib/gobuildinfo.h).
+# built from MAIN_PACKAGE, in the layout of Go 1.18+ (see lib/base/gobuildinfo.h).
 fake_containerd() {
   python3 - "$TMP/buildinfo" "$2" <<'PY'
 import sys

@@ -84,8 +84,9 @@ crun_state_of() {
   run_timeout 30 ctr_ container rm idmap-crun
 }
 
-# crun sends the pty master with a one-space payload where runc sends "/dev/ptmx" (reference
-# oci-runtime-cli.md §7); the same shell session as parity-tty.bats, and the fds of a tty exec.
+# crun sends the pty master with a one-space payload where runc sends "/dev/ptmx" (crun 1.8.1
+# src/libcrun/utils.c `send_fd_to_socket_with_payload`, runc 1.1.5 libcontainer/utils/cmsg.go
+# `SendFd`); the same shell session as parity-tty.bats, and the fds of a tty exec.
 @test "crun: run -t and exec -t in a terminal, as with runc.v2" {
   local rt short binary
   for rt in $RUNC_RT $WEDGE_RT; do

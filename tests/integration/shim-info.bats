@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# containerd-shim-wedge-v2 -info as containerd 2.x runs it (reference §9.4): no other flag, the
+# containerd-shim-wedge-v2 -info as containerd 2.x runs it (2.1 core/runtime/v2/task_manager.go
+# `PluginInfo`; docs/protocol.md): no other flag, the
 # runtime options Any on stdin (possibly empty), a containerd.types.RuntimeInfo on stdout.
 # No containerd is needed. The default cache dir is /run/containerd/runc, so the test without
 # options runs in a private mount namespace with its own /run, never the host's.

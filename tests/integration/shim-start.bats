@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# containerd-shim-wedge-v2 `start` and `delete` as containerd 1.6.20 runs them (reference §2).
+# containerd-shim-wedge-v2 `start` and `delete` as containerd 1.6.20 runs them (runtime/v2/binary.go
+# `binary.Start`, `binary.Delete`; docs/protocol.md).
 # No containerd is needed: the tests play its part (bundle, log FIFO held O_RDWR, argv, stdin).
 # Sockets go to a private directory through WEDGE_SHIM_SOCKET_DIR, never /run/containerd.
 
@@ -160,7 +161,7 @@ wait_until() { # seconds command...
   [ "$status" -eq 0 ]
   echo "$output"
   [ "${lines[0]}" = "1: 4294967295" ] # no init.pid: -1 as uint32, as the runc shim
-  # The runc shim's bytes up to exited_at (reference §10): 08 ffffffff0f 10 8901 1a.
+  # The runc shim's bytes up to exited_at, as observed (docs/protocol.md): 08 ffffffff0f 10 8901 1a.
   [ "$(head -c 10 "$TMP/delete.out" | od -An -tx1 | tr -d ' \n')" = 08ffffffff0f1089011a ]
   [ "${lines[1]}" = "2: 137" ]
   [ "${lines[2]}" = "3 {" ]

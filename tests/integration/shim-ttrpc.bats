@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# The real shim daemon's ttrpc server against malformed and hostile input (reference §3): each
+# The real shim daemon's ttrpc server against malformed and hostile input (ttrpc v1.1.1 server.go
+# `serverConn.run`, services.go `serviceSet.resolve`; docs/protocol.md): each
 # probe runs on a connection of its own (tests/helpers/ttrpc_probe.py), gets the reply Go ttrpc
 # would give or a closed connection, and afterwards a well-formed Connect on a fresh connection
 # still gets the daemon's pid. No containerd is needed: `start` is run as shim-start.bats does.
@@ -53,7 +54,7 @@ while True:
 print(out)' "$1"
 }
 
-@test "the probe's Connect request is the reference's bytes (§10, task c2)" {
+@test "the probe's Connect request is containerd 1.6.20's bytes (task c2, docs/protocol.md)" {
   run env PYTHONDONTWRITEBYTECODE=1 python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import ttrpc_probe as p
 print(p.frame(3, p.request(p.TASK, b"Connect", p.field(1, b"c2"))).hex())' "$(dirname "$PROBE")"
   [ "$status" -eq 0 ]
