@@ -50,6 +50,7 @@ struct ttrpc_conn
   ttrpc_reader_t reader;
   ttrpc_writer_t writer;
   unsigned in_flight;
+  bool limit_logged; /* in_flight reached the limit; cleared when it falls to half of it */
   uint32_t events; /* as registered in the inner epoll */
   bool dead;
   ttrpc_conn_t *prev, *next;
@@ -151,6 +152,8 @@ call_detach(ttrpc_call_t *call)
     return;
   LIST_UNLINK(&conn->calls, call);
   conn->in_flight--;
+  if (conn->in_flight <= conn->server->opts.max_requests_in_flight / 2)
+    conn->limit_logged = false;
   call->conn = NULL;
 }
 
@@ -556,6 +559,13 @@ conn_handle_request(ttrpc_conn_t *conn, ttrpc_frame_t *frame)
   call->conn = conn;
   LIST_PUSH(&conn->calls, call);
   conn->in_flight++;
+  if (conn->in_flight >= s->opts.max_requests_in_flight && !conn->limit_logged)
+    {
+      /* Everything the peer sends on this connection now waits: say so, once. */
+      conn->limit_logged = true;
+      server_log(s, "ttrpc: connection of pid %d has %u requests in flight, its limit: not reading more until one is answered",
+                 (int) conn->peer_pid, conn->in_flight);
+    }
 
   conn_dispatch(conn, call);
 }

@@ -182,7 +182,14 @@ typedef struct ttrpc_server_options
 } ttrpc_server_options_t;
 
 #define TTRPC_DEFAULT_MAX_CONNECTIONS 128
-#define TTRPC_DEFAULT_MAX_IN_FLIGHT 64
+/* Requests in flight are the deferred ones (a handler that replies before returning holds its
+ * request for no longer than the call): a Wait per live process, which containerd keeps open
+ * until the exit, and the requests queued behind a process's runtime call. The limit bounds the
+ * memory a peer can make a connection hold (about 0.5 KiB a call); at 64 it stopped a container
+ * with 64 long execs (kubectl exec sessions, slow exec probes) from answering anything else.
+ * containerd/ttrpc v1.1.1 (containerd 1.6.20's) has none: server.go, (*serverConn).run starts a
+ * goroutine per request. */
+#define TTRPC_DEFAULT_MAX_IN_FLIGHT 1024
 #define TTRPC_DEFAULT_MAX_OUTPUT (2 * (TTRPC_MESSAGE_MAX + TTRPC_HEADER_SIZE))
 
 /* Takes ownership of `listen_fd` (a listening AF_UNIX stream socket, e.g. fd 3 inherited from

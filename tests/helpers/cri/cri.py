@@ -18,6 +18,8 @@ python3-grpc-tools. Run it with /usr/bin/python3: those packages are not in a py
     update ID RESOURCES.json              UpdateContainerResources (LinuxContainerResources)
     exec-sync [-t S] ID CMD...            ExecSync: the command's stdout and stderr on ours, its
                                           exit code as ours
+    exec-many N ID CMD...                 N ExecSync of CMD at once (a thread each); prints one
+                                          line "exit=<code>: <count>" per exit code, sorted
 
 A JSON argument is a file or, when it starts with '{', the JSON itself, in protobuf's JSON
 mapping of the message named (PodSandboxConfig, ContainerConfig, LinuxContainerResources).
@@ -166,6 +168,27 @@ def main():
             sys.stderr.buffer.write(resp.stderr)
             sys.stderr.flush()
             return resp.exit_code
+        elif cmd == "exec-many":
+            need(3, "N ID CMD...")
+            codes = {}
+            errors = []
+
+            def one():
+                try:
+                    r = rt.ExecSync(pb.ExecSyncRequest(container_id=a[1], cmd=a[2:]), timeout=t)
+                    codes[r.exit_code] = codes.get(r.exit_code, 0) + 1
+                except grpc.RpcError as e:
+                    errors.append(e)
+            import threading
+            ths = [threading.Thread(target=one) for _ in range(int(a[0]))]
+            for th in ths:
+                th.start()
+            for th in ths:
+                th.join()
+            if errors:
+                raise errors[0]
+            for code in sorted(codes):
+                print("exit=%d: %d" % (code, codes[code]))
         else:
             sys.exit("cri.py: unknown command %r (see the module doc)" % cmd)
     except grpc.RpcError as e:
