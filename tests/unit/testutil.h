@@ -1,5 +1,5 @@
-/* Small helpers shared by the unit tests: temp dirs, files, stub runtimes. Static so each test
- * binary carries only what it uses. */
+/* Small helpers shared by the unit tests: temp dirs, files, scripts. Static so each test binary
+ * carries only what it uses. The stand-in runtimes are in fake_runtime.h. */
 #ifndef WEDGE_TESTUTIL_H
 #define WEDGE_TESTUTIL_H
 
@@ -120,26 +120,6 @@ tu_write_script(const char *dir, const char *name, const char *body)
       return NULL;
     }
   free(text);
-  return path;
-}
-
-/* A runtime stub that appends its arguments to `calls`, answers `features` with the contents of
- * `features_file`, or like crun 1.8.1 ("unknown command features") when it is NULL, and fails
- * every other command. Returns its path (`dir`/recording-runtime). */
-static inline char *
-tu_write_recording_runtime(const char *dir, const char *calls, const char *features_file)
-{
-  char *body = NULL;
-  const char *f = features_file ? features_file : "";
-  if (asprintf(&body,
-               "echo \"$*\" >> '%s'\n"
-               "[ \"$1\" = features ] || exit 1\n"
-               "[ -n '%s' ] || { echo 'unknown command features' >&2; exit 1; }\n"
-               "cat '%s'",
-               calls, f, f) < 0)
-    return NULL;
-  char *path = tu_write_script(dir, "recording-runtime", body);
-  free(body);
   return path;
 }
 

@@ -10,6 +10,7 @@
 #include "base/cleanup.h"
 #include "features/features_cache.h"
 #include "features/gate.h"
+#include "fake_runtime.h"
 #include "testutil.h"
 
 /* ---- the features documents (tests/fixtures/features/README.md) ---------------------------- */
@@ -29,8 +30,7 @@ static const char *const doc_files[N_DOCS] = { "runc-1.1.5.json", "spec-1.2-all.
 static json_t *
 load_doc(enum doc d)
 {
-  _cleanup_free_ char *path = NULL;
-  assert_true(asprintf(&path, "%s/tests/fixtures/features/%s", WEDGE_SOURCE_ROOT, doc_files[d]) > 0);
+  _cleanup_free_ char *path = fake_runtime_features_doc(doc_files[d]);
   json_error_t e;
   json_t *j = json_load_file(path, 0, &e);
   if (j == NULL)
@@ -425,14 +425,6 @@ test_needs_features(void **state)
 
 /* ---- no `features` call without a need: a recording runtime ---------------------------------- */
 
-static char *
-write_recording_runtime(const char *dir, const char *calls, const char *features_file)
-{
-  char *path = tu_write_recording_runtime(dir, calls, features_file);
-  assert_non_null(path);
-  return path;
-}
-
 static int
 count_lines(const char *path)
 {
@@ -460,9 +452,8 @@ static void
 test_no_features_call_without_need(void **state)
 {
   _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *features = NULL;
-  assert_true(asprintf(&features, "%s/tests/fixtures/features/spec-1.2-none.json", WEDGE_SOURCE_ROOT) > 0);
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls, features);
+  _cleanup_free_ char *features = fake_runtime_features_doc("spec-1.2-none.json");
+  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, features);
 
   for (size_t i = 0; i < sizeof(needs_cases) / sizeof(needs_cases[0]); i++)
     {
@@ -518,9 +509,8 @@ test_cache_hit(void **state)
 {
   _cleanup_free_ char *calls = tu_path(*state, "calls");
   _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *features = NULL;
-  assert_true(asprintf(&features, "%s/tests/fixtures/features/runc-1.1.5.json", WEDGE_SOURCE_ROOT) > 0);
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls, features);
+  _cleanup_free_ char *features = fake_runtime_features_doc("runc-1.1.5.json");
+  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, features);
 
   json_t *a = NULL, *b = NULL;
   assert_int_equal(cache_get(rt, root, &a, NULL), 0);
@@ -551,10 +541,9 @@ test_cache_replaced_binary(void **state)
 {
   _cleanup_free_ char *calls = tu_path(*state, "calls");
   _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *runc = NULL, *all = NULL;
-  assert_true(asprintf(&runc, "%s/tests/fixtures/features/runc-1.1.5.json", WEDGE_SOURCE_ROOT) > 0);
-  assert_true(asprintf(&all, "%s/tests/fixtures/features/spec-1.2-all.json", WEDGE_SOURCE_ROOT) > 0);
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls, runc);
+  _cleanup_free_ char *runc = fake_runtime_features_doc("runc-1.1.5.json");
+  _cleanup_free_ char *all = fake_runtime_features_doc("spec-1.2-all.json");
+  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, runc);
 
   json_t *f = NULL;
   assert_int_equal(cache_get(rt, root, &f, NULL), 0);
@@ -562,7 +551,7 @@ test_cache_replaced_binary(void **state)
   json_decref(f);
 
   /* An upgrade installs a new binary at the same path. */
-  _cleanup_free_ char *rt2 = write_recording_runtime(*state, calls, all);
+  _cleanup_free_ char *rt2 = fake_runtime_features(*state, calls, all);
   assert_string_equal(rt, rt2);
   assert_int_equal(cache_get(rt, root, &f, NULL), 0);
   assert_int_equal(count_lines(calls), 2);
@@ -579,9 +568,8 @@ test_cache_corrupt_file_is_rewritten(void **state)
 {
   _cleanup_free_ char *calls = tu_path(*state, "calls");
   _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *features = NULL;
-  assert_true(asprintf(&features, "%s/tests/fixtures/features/runc-1.1.5.json", WEDGE_SOURCE_ROOT) > 0);
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls, features);
+  _cleanup_free_ char *features = fake_runtime_features_doc("runc-1.1.5.json");
+  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, features);
 
   json_t *f = NULL;
   assert_int_equal(cache_get(rt, root, &f, NULL), 0);
@@ -617,7 +605,7 @@ test_cache_too_old_is_cached(void **state)
 {
   _cleanup_free_ char *calls = tu_path(*state, "calls");
   _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls, NULL);
+  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, NULL);
   for (int i = 0; i < 3; i++)
     {
       json_t *f = NULL;

@@ -7,6 +7,7 @@
 
 #include "base/cleanup.h"
 #include "features/gate.h"
+#include "fake_runtime.h"
 #include "testutil.h"
 
 #define IDMAP_CONFIG                                                                               \
@@ -114,16 +115,16 @@ static const char features_idmap[] =
   "{\"ociVersionMin\": \"1.0.0\", \"ociVersionMax\": \"1.2.0\","
   " \"linux\": {\"mountExtensions\": {\"idmap\": {\"enabled\": %s}}}}";
 
+/* A runtime that reports idmapped mounts enabled or not. */
 static char *
 write_features_runtime(const char *dir, const char *enabled)
 {
   _cleanup_free_ char *json = NULL;
-  _cleanup_free_ char *body = NULL;
   assert_true(asprintf(&json, features_idmap, enabled) > 0);
-  assert_true(asprintf(&body, "[ \"$1\" = features ] || exit 1\necho '%s'", json) > 0);
-  char *path = tu_write_script(dir, "fake-runtime", body);
-  assert_non_null(path);
-  return path;
+  _cleanup_free_ char *features = tu_path(dir, "features.json");
+  _cleanup_free_ char *calls = tu_path(dir, "calls");
+  assert_int_equal(tu_write_file(features, json, 0644), 0);
+  return fake_runtime_features(dir, calls, features);
 }
 
 static void
@@ -160,21 +161,11 @@ test_missing_runtime_is_not_called_too_old(void **state)
   assert_null(strstr(wedge_error_message(&err), "too old"));
 }
 
-static char *
-write_recording_runtime(const char *dir, const char *calls)
-{
-  _cleanup_free_ char *body = NULL;
-  assert_true(asprintf(&body, "echo \"$*\" >> '%s'\nexit 1", calls) > 0);
-  char *path = tu_write_script(dir, "recording-runtime", body);
-  assert_non_null(path);
-  return path;
-}
-
 static void
 test_features_not_run_without_idmap_mounts(void **state)
 {
   _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls);
+  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, NULL);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
 
   write_config(*state, PLAIN_CONFIG);
@@ -195,7 +186,7 @@ test_invalid_config_reports_path_line_column(void **state)
 {
   write_config(*state, "{\"mounts\": [\n  {\"destination\": \"/x\",}\n]}");
   _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls);
+  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, NULL);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(run_gate(*state, rt, &err), -EINVAL);
   _cleanup_free_ char *want = NULL;

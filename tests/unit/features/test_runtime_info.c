@@ -13,24 +13,9 @@
 #include "google/protobuf/any.pb-c.h"
 #include "runc_options.pb-c.h"
 #include "features/runtime_info.h"
+#include "fake_runtime.h"
 #include "testutil.h"
 #include "types_introspection.pb-c.h"
-
-static char *
-write_runtime(const char *dir, const char *calls, const char *features_file)
-{
-  char *path = tu_write_recording_runtime(dir, calls, features_file);
-  assert_non_null(path);
-  return path;
-}
-
-static char *
-fixture(const char *name)
-{
-  char *p = NULL;
-  assert_true(asprintf(&p, "%s/tests/fixtures/features/%s", WEDGE_SOURCE_ROOT, name) > 0);
-  return p;
-}
 
 /* The stdin containerd writes: Any{type_url, value}. Malloc'd into *ret. */
 static size_t
@@ -103,8 +88,8 @@ test_info_carries_features_document(void **state)
 {
   _cleanup_free_ char *calls = tu_path(*state, "calls");
   _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *features = fixture("spec-1.2-all.json");
-  _cleanup_free_ char *rt = write_runtime(*state, calls, features);
+  _cleanup_free_ char *features = fake_runtime_features_doc("spec-1.2-all.json");
+  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, features);
 
   _cleanup_free_ uint8_t *stdin_bytes = NULL;
   size_t stdin_len = pack_runc_options(rt, root, &stdin_bytes);
@@ -145,8 +130,8 @@ test_info_default_root_and_binary(void **state)
 {
   _cleanup_free_ char *calls = tu_path(*state, "calls");
   _cleanup_free_ char *root = tu_path(*state, "default-root");
-  _cleanup_free_ char *features = fixture("runc-1.1.5.json");
-  _cleanup_free_ char *rt = write_runtime(*state, calls, features);
+  _cleanup_free_ char *features = fake_runtime_features_doc("runc-1.1.5.json");
+  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, features);
 
   /* No options at all: "runc" from PATH, cached in the default root, options left out. */
   _cleanup_free_ char *bindir = tu_path(*state, "bin");
@@ -187,7 +172,7 @@ static void
 test_info_without_features(void **state)
 {
   _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *rt = write_runtime(*state, calls, NULL);
+  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, NULL);
   _cleanup_free_ uint8_t *stdin_bytes = NULL;
   size_t stdin_len = pack_runc_options(rt, NULL, &stdin_bytes);
   /* As containerd-shim-runc-v2: a runtime that cannot describe itself gives no features. */

@@ -1,0 +1,47 @@
+/* The stand-in OCI runtime of the unit tests that drive lib/process and lib/service without a
+ * container: a shell script that records its argv and does, for each call, what runc does to
+ * the files the shim reads afterwards. What it does is steered by files in its dir, so a test
+ * sets up a fault by writing one (no per-test scripts):
+ *   next.pid  its text goes into the --pid-file of every call (runc's create and exec);
+ *   dump.log  copied into the --work-path of every call (CRIU's log, as runc's checkpoint and
+ *             restore leave it there, failed or not);
+ *   fail      while it exists, every call fails with its text on stderr, after the above.
+ * A runtime whose behaviour differs by command (test_task's, which holds a command until told)
+ * or that runs real runc/crun (test_oci) is not this one. */
+#ifndef WEDGE_TEST_FAKE_RUNTIME_H
+#define WEDGE_TEST_FAKE_RUNTIME_H
+
+#include <sys/types.h>
+
+#include "runtime/oci.h"
+
+struct fake_runtime
+{
+  char *dir;    /* a temp dir of its own; fake_runtime_destroy removes it */
+  char *bundle; /* dir/bundle: config.json "{}" and an empty rootfs/ */
+  char *calls;  /* dir/calls: the argv of each call, one line each */
+  char *fail;   /* dir/fail (not there at first) */
+  struct oci_runtime rt; /* runs the stand-in, with neither --root nor --log */
+};
+
+/* For a cmocka setup: 0, or -1 with whatever was made undone. */
+int fake_runtime_init(struct fake_runtime *fr);
+/* Accepts a zeroed or half-initialised fr. */
+void fake_runtime_destroy(struct fake_runtime *fr);
+
+/* The calls since the last take ("" when none); the next take sees only later calls. */
+char *fake_runtime_calls_take(struct fake_runtime *fr);
+
+/* Writes next.pid or dump.log (see above): 0 or -1. */
+int fake_runtime_set_pid(struct fake_runtime *fr, pid_t pid);
+int fake_runtime_set_dump_log(struct fake_runtime *fr, const char *text);
+
+/* The features tests' stand-in, alone in `dir` (dir/recording-runtime, returned): appends its
+ * arguments to `calls`, answers `features` with the contents of `features_file`, or like crun
+ * 1.8.1 ("unknown command features") when it is NULL, and fails every other command. Asserts. */
+char *fake_runtime_features(const char *dir, const char *calls, const char *features_file);
+
+/* tests/fixtures/features/<name> in the source tree (README.md there says what each is). */
+char *fake_runtime_features_doc(const char *name);
+
+#endif
