@@ -29,38 +29,25 @@ static const char fake_runtime_body[] =
   "if [ -n \"$pidfile\" ] && [ -e \"$dir/next.pid\" ]; then cat \"$dir/next.pid\" > \"$pidfile\"; fi\n"
   "exit 0";
 
-static int
-fake_runtime_make(struct fake_runtime *fr)
+void
+fake_runtime_init(struct fake_runtime *fr)
 {
+  *fr = (struct fake_runtime){ 0 };
   fr->dir = tu_mkdtemp();
-  if (fr->dir == NULL)
-    return -1;
+  assert_non_null(fr->dir);
   fr->bundle = tu_path(fr->dir, "bundle");
   fr->calls = tu_path(fr->dir, "calls");
   fr->fail = tu_path(fr->dir, "fail");
   _cleanup_free_ char *rootfs = tu_path(fr->dir, "bundle/rootfs");
   _cleanup_free_ char *config = tu_path(fr->dir, "bundle/config.json");
   _cleanup_free_ char *body = NULL;
-  if (fr->bundle == NULL || fr->calls == NULL || fr->fail == NULL || rootfs == NULL || config == NULL
-      || mkdir(fr->bundle, 0755) < 0 || mkdir(rootfs, 0755) < 0 || tu_write_file(config, "{}", 0644) < 0
-      || asprintf(&body, fake_runtime_body, fr->dir) < 0)
-    return -1;
+  assert_int_equal(mkdir(fr->bundle, 0755), 0);
+  assert_int_equal(mkdir(rootfs, 0755), 0);
+  assert_int_equal(tu_write_file(config, "{}", 0644), 0);
+  assert_true(asprintf(&body, fake_runtime_body, fr->dir) > 0);
   _cleanup_free_ char *script = tu_write_script(fr->dir, "fake-runtime", body);
-  if (script == NULL)
-    return -1;
-  return oci_runtime_init(&fr->rt, script, NULL, NULL, false, NULL);
-}
-
-int
-fake_runtime_init(struct fake_runtime *fr)
-{
-  memset(fr, 0, sizeof(*fr));
-  if (fake_runtime_make(fr) < 0)
-    {
-      fake_runtime_destroy(fr);
-      return -1;
-    }
-  return 0;
+  assert_non_null(script);
+  assert_int_equal(oci_runtime_init(&fr->rt, script, NULL, NULL, false, NULL), 0);
 }
 
 void
@@ -72,7 +59,7 @@ fake_runtime_destroy(struct fake_runtime *fr)
   free(fr->bundle);
   free(fr->calls);
   free(fr->fail);
-  memset(fr, 0, sizeof(*fr));
+  *fr = (struct fake_runtime){ 0 };
 }
 
 char *
@@ -81,48 +68,72 @@ fake_runtime_calls_take(struct fake_runtime *fr)
   return tu_take_file(fr->calls);
 }
 
-static int
+static void
 fake_runtime_write(struct fake_runtime *fr, const char *name, const char *text)
 {
   _cleanup_free_ char *path = tu_path(fr->dir, name);
-  return path ? tu_write_file(path, text, 0644) : -1;
+  assert_int_equal(tu_write_file(path, text, 0644), 0);
 }
 
-int
+void
 fake_runtime_set_pid(struct fake_runtime *fr, pid_t pid)
 {
   char text[32];
   snprintf(text, sizeof(text), "%d", (int) pid);
-  return fake_runtime_write(fr, "next.pid", text);
+  fake_runtime_write(fr, "next.pid", text);
 }
 
-int
+void
 fake_runtime_set_dump_log(struct fake_runtime *fr, const char *text)
 {
-  return fake_runtime_write(fr, "dump.log", text);
+  fake_runtime_write(fr, "dump.log", text);
 }
 
 char *
-fake_runtime_features(const char *dir, const char *calls, const char *features_file)
+fake_features_doc(const char *name)
 {
+  char *path = NULL;
+  assert_true(asprintf(&path, "%s/tests/fixtures/features/%s", WEDGE_SOURCE_ROOT, name) > 0);
+  return path;
+}
+
+void
+fake_features_answer(struct fake_features *ff, const char *doc)
+{
+  _cleanup_free_ char *file = doc == NULL ? strdup("") : doc[0] == '/' ? strdup(doc) : fake_features_doc(doc);
   _cleanup_free_ char *body = NULL;
-  const char *f = features_file ? features_file : "";
+  assert_non_null(file);
   assert_true(asprintf(&body,
                        "echo \"$*\" >> '%s'\n"
                        "[ \"$1\" = features ] || exit 1\n"
                        "[ -n '%s' ] || { echo 'unknown command features' >&2; exit 1; }\n"
                        "cat '%s'",
-                       calls, f, f)
+                       ff->calls, file, file)
               > 0);
-  char *path = tu_write_script(dir, "recording-runtime", body);
-  assert_non_null(path);
-  return path;
+  _cleanup_free_ char *path = tu_write_script(ff->dir, "recording-runtime", body);
+  assert_string_equal(path, ff->runtime);
 }
 
-char *
-fake_runtime_features_doc(const char *name)
+struct fake_features
+fake_features_new(const char *dir, const char *doc)
 {
-  char *path = NULL;
-  assert_true(asprintf(&path, "%s/tests/fixtures/features/%s", WEDGE_SOURCE_ROOT, name) > 0);
-  return path;
+  struct fake_features ff = {
+    .dir = strdup(dir),
+    .runtime = tu_path(dir, "recording-runtime"),
+    .calls = tu_path(dir, "calls"),
+    .root = tu_path(dir, "root"),
+  };
+  assert_true(ff.dir && ff.runtime && ff.calls && ff.root);
+  fake_features_answer(&ff, doc);
+  return ff;
+}
+
+void
+fake_features_destroy(struct fake_features *ff)
+{
+  free(ff->dir);
+  free(ff->runtime);
+  free(ff->calls);
+  free(ff->root);
+  *ff = (struct fake_features){ 0 };
 }

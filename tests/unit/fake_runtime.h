@@ -24,24 +24,38 @@ struct fake_runtime
   struct oci_runtime rt; /* runs the stand-in, with neither --root nor --log */
 };
 
-/* For a cmocka setup: 0, or -1 with whatever was made undone. */
-int fake_runtime_init(struct fake_runtime *fr);
-/* Accepts a zeroed or half-initialised fr. */
+/* Asserts (a cmocka setup may). */
+void fake_runtime_init(struct fake_runtime *fr);
+/* Accepts a zeroed fr. */
 void fake_runtime_destroy(struct fake_runtime *fr);
 
 /* The calls since the last take ("" when none); the next take sees only later calls. */
 char *fake_runtime_calls_take(struct fake_runtime *fr);
 
-/* Writes next.pid or dump.log (see above): 0 or -1. */
-int fake_runtime_set_pid(struct fake_runtime *fr, pid_t pid);
-int fake_runtime_set_dump_log(struct fake_runtime *fr, const char *text);
+/* Write next.pid or dump.log (see above); assert. A test writes `fail` itself. */
+void fake_runtime_set_pid(struct fake_runtime *fr, pid_t pid);
+void fake_runtime_set_dump_log(struct fake_runtime *fr, const char *text);
 
-/* The features tests' stand-in, alone in `dir` (dir/recording-runtime, returned): appends its
- * arguments to `calls`, answers `features` with the contents of `features_file`, or like crun
- * 1.8.1 ("unknown command features") when it is NULL, and fails every other command. Asserts. */
-char *fake_runtime_features(const char *dir, const char *calls, const char *features_file);
+/* The features tests' stand-in, in the test's own `dir`: appends its arguments to `calls`,
+ * answers `features` with a document and fails every other command. */
+struct fake_features
+{
+  char *dir;
+  char *runtime; /* dir/recording-runtime */
+  char *calls;   /* dir/calls: one line per call */
+  char *root;    /* dir/root: a runtime root for the features cache (the cache makes it) */
+};
 
-/* tests/fixtures/features/<name> in the source tree (README.md there says what each is). */
-char *fake_runtime_features_doc(const char *name);
+/* `doc`: a file in tests/fixtures/features/ (README.md there says what each is), an absolute
+ * path, or NULL for a runtime without the command, answering like crun 1.8.1 ("unknown command
+ * features"). Asserts. */
+struct fake_features fake_features_new(const char *dir, const char *doc);
+/* A new binary at the same path answering with `doc` (an upgrade); its calls go on in `calls`. */
+void fake_features_answer(struct fake_features *ff, const char *doc);
+void fake_features_destroy(struct fake_features *ff);
+#define _cleanup_fake_features_ __attribute__((cleanup(fake_features_destroy)))
+
+/* The path of tests/fixtures/features/<name>. */
+char *fake_features_doc(const char *name);
 
 #endif

@@ -30,7 +30,7 @@ static const char *const doc_files[N_DOCS] = { "runc-1.1.5.json", "spec-1.2-all.
 static json_t *
 load_doc(enum doc d)
 {
-  _cleanup_free_ char *path = fake_runtime_features_doc(doc_files[d]);
+  _cleanup_free_ char *path = fake_features_doc(doc_files[d]);
   json_error_t e;
   json_t *j = json_load_file(path, 0, &e);
   if (j == NULL)
@@ -403,9 +403,7 @@ gate_on(const char *runtime, const char *root, const char *config_json, wedge_er
 static void
 test_no_features_call_without_need(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *features = fake_runtime_features_doc("spec-1.2-none.json");
-  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, features);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, "spec-1.2-none.json");
 
   for (size_t i = 0; i < sizeof(needs_cases) / sizeof(needs_cases[0]); i++)
     {
@@ -413,14 +411,14 @@ test_no_features_call_without_need(void **state)
         continue;
       _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
       /* A runtime that says no to everything: only an unasked runtime lets these through. */
-      assert_int_equal(gate_on(rt, NULL, needs_cases[i].config, &err), 0);
-      assert_int_equal(count_lines(calls), 0);
+      assert_int_equal(gate_on(ff.runtime, NULL, needs_cases[i].config, &err), 0);
+      assert_int_equal(count_lines(ff.calls), 0);
     }
 
   /* The same runtime is asked once a config needs it, so the silence above means something. */
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(gate_on(rt, NULL, lsm_config, &err), -EOPNOTSUPP);
-  assert_int_equal(count_lines(calls), 1);
+  assert_int_equal(gate_on(ff.runtime, NULL, lsm_config, &err), -EOPNOTSUPP);
+  assert_int_equal(count_lines(ff.calls), 1);
   assert_int_equal(err.status, WEDGE_FAILED_PRECONDITION);
   /* Every refusal listed, not only the first. */
   const char *msg = wedge_error_message(&err);
@@ -459,15 +457,12 @@ cache_get(const char *runtime, const char *dir, json_t **ret, wedge_error_t *err
 static void
 test_cache_hit(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *features = fake_runtime_features_doc("runc-1.1.5.json");
-  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, features);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, "runc-1.1.5.json");
 
   json_t *a = NULL, *b = NULL;
-  assert_int_equal(cache_get(rt, root, &a, NULL), 0);
-  assert_int_equal(cache_get(rt, root, &b, NULL), 0);
-  assert_int_equal(count_lines(calls), 1);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &a, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &b, NULL), 0);
+  assert_int_equal(count_lines(ff.calls), 1);
   assert_true(json_equal(a, b));
   assert_string_equal(json_string_value(json_object_get(a, "ociVersionMax")), "1.0.2-dev");
   json_decref(a);
@@ -477,77 +472,69 @@ test_cache_hit(void **state)
   for (int i = 0; i < 100; i++)
     {
       _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-      assert_int_equal(gate_on(rt, root, idmap_config, &err), -EOPNOTSUPP);
+      assert_int_equal(gate_on(ff.runtime, ff.root, idmap_config, &err), -EOPNOTSUPP);
       assert_contains(wedge_error_message(&err), "mounts[1].uidMappings (/data)");
     }
-  assert_int_equal(count_lines(calls), 1);
+  assert_int_equal(count_lines(ff.calls), 1);
 
   /* No cache dir: asked every time. */
-  assert_int_equal(cache_get(rt, NULL, &a, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, NULL, &a, NULL), 0);
   json_decref(a);
-  assert_int_equal(count_lines(calls), 2);
+  assert_int_equal(count_lines(ff.calls), 2);
 }
 
 static void
 test_cache_replaced_binary(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *runc = fake_runtime_features_doc("runc-1.1.5.json");
-  _cleanup_free_ char *all = fake_runtime_features_doc("spec-1.2-all.json");
-  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, runc);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, "runc-1.1.5.json");
 
   json_t *f = NULL;
-  assert_int_equal(cache_get(rt, root, &f, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &f, NULL), 0);
   assert_null(json_object_get(json_object_get(f, "linux"), "mountExtensions"));
   json_decref(f);
 
   /* An upgrade installs a new binary at the same path. */
-  _cleanup_free_ char *rt2 = fake_runtime_features(*state, calls, all);
-  assert_string_equal(rt, rt2);
-  assert_int_equal(cache_get(rt, root, &f, NULL), 0);
-  assert_int_equal(count_lines(calls), 2);
+  fake_features_answer(&ff, "spec-1.2-all.json");
+  assert_int_equal(cache_get(ff.runtime, ff.root, &f, NULL), 0);
+  assert_int_equal(count_lines(ff.calls), 2);
   assert_true(json_is_true(json_object_get(
     json_object_get(json_object_get(json_object_get(f, "linux"), "mountExtensions"), "idmap"), "enabled")));
   json_decref(f);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(gate_on(rt, root, idmap_config, &err), 0);
-  assert_int_equal(count_lines(calls), 2);
+  assert_int_equal(gate_on(ff.runtime, ff.root, idmap_config, &err), 0);
+  assert_int_equal(count_lines(ff.calls), 2);
 }
 
 static void
 test_cache_corrupt_file_is_rewritten(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *features = fake_runtime_features_doc("runc-1.1.5.json");
-  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, features);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, "runc-1.1.5.json");
 
   json_t *f = NULL;
-  assert_int_equal(cache_get(rt, root, &f, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &f, NULL), 0);
   json_decref(f);
-  _cleanup_free_ char *file = cache_file(root);
+  _cleanup_free_ char *file = cache_file(ff.root);
   assert_non_null(file);
   struct stat st;
   assert_int_equal(stat(file, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0600);
 
   assert_int_equal(tu_write_file(file, "{\"format\": 1, \"binary\": ", 0600), 0);
-  assert_int_equal(cache_get(rt, root, &f, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &f, NULL), 0);
   assert_string_equal(json_string_value(json_object_get(f, "ociVersionMin")), "1.0.0");
   json_decref(f);
-  assert_int_equal(count_lines(calls), 2);
+  assert_int_equal(count_lines(ff.calls), 2);
   json_t *rewritten = json_load_file(file, 0, NULL);
   assert_non_null(rewritten);
   assert_non_null(json_object_get(rewritten, "features"));
   json_decref(rewritten);
 
-  assert_int_equal(cache_get(rt, root, &f, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &f, NULL), 0);
   json_decref(f);
-  assert_int_equal(count_lines(calls), 2);
+  assert_int_equal(count_lines(ff.calls), 2);
 
   /* No temporary file is left behind. */
-  _cleanup_free_ char *tmp_pattern = tu_path(root, ".wedge-features-*");
+  _cleanup_free_ char *tmp_pattern = tu_path(ff.root, ".wedge-features-*");
   glob_t g;
   assert_int_equal(glob(tmp_pattern, GLOB_PERIOD, NULL, &g), GLOB_NOMATCH);
 }
@@ -555,24 +542,22 @@ test_cache_corrupt_file_is_rewritten(void **state)
 static void
 test_cache_too_old_is_cached(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, NULL);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, NULL);
   for (int i = 0; i < 3; i++)
     {
       json_t *f = NULL;
       _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-      assert_int_equal(cache_get(rt, root, &f, &err), -EOPNOTSUPP);
+      assert_int_equal(cache_get(ff.runtime, ff.root, &f, &err), -EOPNOTSUPP);
       assert_null(f);
       assert_int_equal(err.status, WEDGE_UNIMPLEMENTED);
       assert_contains(wedge_error_message(&err), "too old");
     }
-  assert_int_equal(count_lines(calls), 1);
+  assert_int_equal(count_lines(ff.calls), 1);
 
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(gate_on(rt, root, idmap_config, &err), -EOPNOTSUPP);
+  assert_int_equal(gate_on(ff.runtime, ff.root, idmap_config, &err), -EOPNOTSUPP);
   assert_contains(wedge_error_message(&err), "is too old");
-  assert_int_equal(count_lines(calls), 1);
+  assert_int_equal(count_lines(ff.calls), 1);
 }
 
 static void

@@ -116,24 +116,23 @@ static const char features_idmap[] =
   " \"linux\": {\"mountExtensions\": {\"idmap\": {\"enabled\": %s}}}}";
 
 /* A runtime that reports idmapped mounts enabled or not. */
-static char *
-write_features_runtime(const char *dir, const char *enabled)
+static struct fake_features
+features_runtime(const char *dir, const char *enabled)
 {
   _cleanup_free_ char *json = NULL;
   assert_true(asprintf(&json, features_idmap, enabled) > 0);
   _cleanup_free_ char *features = tu_path(dir, "features.json");
-  _cleanup_free_ char *calls = tu_path(dir, "calls");
   assert_int_equal(tu_write_file(features, json, 0644), 0);
-  return fake_runtime_features(dir, calls, features);
+  return fake_features_new(dir, features);
 }
 
 static void
 test_runtime_with_idmap_is_allowed(void **state)
 {
   write_config(*state, IDMAP_CONFIG);
-  _cleanup_free_ char *rt = write_features_runtime(*state, "true");
+  _cleanup_fake_features_ struct fake_features ff = features_runtime(*state, "true");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(run_gate(*state, rt, &err), 0);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), 0);
   assert_string_equal(wedge_error_message(&err), "");
 }
 
@@ -141,9 +140,9 @@ static void
 test_runtime_with_idmap_disabled_is_refused(void **state)
 {
   write_config(*state, IDMAP_CONFIG);
-  _cleanup_free_ char *rt = write_features_runtime(*state, "false");
+  _cleanup_fake_features_ struct fake_features ff = features_runtime(*state, "false");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(run_gate(*state, rt, &err), -EOPNOTSUPP);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), -EOPNOTSUPP);
   assert_contains(wedge_error_message(&err), "does not support idmapped mounts");
   /* Every refusal is listed, not only the first. */
   assert_contains(wedge_error_message(&err), "refused (2): mounts[1].uidMappings");
@@ -164,19 +163,18 @@ test_missing_runtime_is_not_called_too_old(void **state)
 static void
 test_features_not_run_without_idmap_mounts(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, NULL);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, NULL);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
 
   write_config(*state, PLAIN_CONFIG);
-  assert_int_equal(run_gate(*state, rt, &err), 0);
-  _cleanup_free_ char *recorded = tu_read_file(calls);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), 0);
+  _cleanup_free_ char *recorded = tu_read_file(ff.calls);
   assert_true(recorded == NULL || recorded[0] == '\0');
 
   /* The same runtime is asked once the config needs it, so the silence above means something. */
   write_config(*state, IDMAP_CONFIG);
-  assert_int_equal(run_gate(*state, rt, &err), -EOPNOTSUPP);
-  _cleanup_free_ char *recorded2 = tu_read_file(calls);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), -EOPNOTSUPP);
+  _cleanup_free_ char *recorded2 = tu_read_file(ff.calls);
   assert_non_null(recorded2);
   assert_contains(recorded2, "features");
 }
@@ -185,18 +183,17 @@ static void
 test_invalid_config_reports_path_line_column(void **state)
 {
   write_config(*state, "{\"mounts\": [\n  {\"destination\": \"/x\",}\n]}");
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *rt = fake_runtime_features(*state, calls, NULL);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, NULL);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(run_gate(*state, rt, &err), -EINVAL);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), -EINVAL);
   _cleanup_free_ char *want = NULL;
   assert_true(asprintf(&want, "%s/config.json: invalid JSON at line 2, column ", (char *) *state) > 0);
   assert_memory_equal(wedge_error_message(&err), want, strlen(want));
-  assert_null(tu_read_file(calls));
+  assert_null(tu_read_file(ff.calls));
 
   _cleanup_free_ char *config = tu_path(*state, "config.json");
   unlink(config);
-  assert_int_equal(run_gate(*state, rt, &err), -ENOENT);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), -ENOENT);
   assert_contains(wedge_error_message(&err), config);
 }
 

@@ -90,23 +90,19 @@ static int
 setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof(*f));
-  if (f == NULL)
-    return -1;
+  assert_non_null(f);
   *state = f;
-  if (fake_runtime_init(&f->fake) < 0)
-    return -1;
+  fake_runtime_init(&f->fake);
   f->process_json = tu_path(f->fake.dir, "process.json");
-  if (f->process_json == NULL
-      || tu_write_file(f->process_json, "{\"args\": [\"true\"], \"cwd\": \"/\"}", 0644) < 0)
-    return -1;
+  assert_int_equal(tu_write_file(f->process_json, "{\"args\": [\"true\"], \"cwd\": \"/\"}", 0644), 0);
   f->sleeper = fork();
   if (f->sleeper == 0)
     {
       pause();
       _exit(0);
     }
-  if (f->sleeper < 0 || fake_runtime_set_pid(&f->fake, f->sleeper) < 0)
-    return -1;
+  assert_true(f->sleeper > 0);
+  fake_runtime_set_pid(&f->fake, f->sleeper);
   return 0;
 }
 
@@ -123,12 +119,6 @@ teardown(void **state)
   free(f->process_json);
   free(f);
   return 0;
-}
-
-static char *
-calls_take(struct fixture *f)
-{
-  return fake_runtime_calls_take(&f->fake);
 }
 
 static struct proc *
@@ -203,13 +193,13 @@ check_one(struct fixture *f, enum proc_kind kind, enum proc_state s, enum proc_o
   p->state = s;
   p->pid = f->sleeper;
   init->pid = f->sleeper;
-  free(calls_take(f));
+  free(fake_runtime_calls_take(&f->fake));
 
   _cleanup_error_ wedge_error_t check_err = WEDGE_ERROR_INIT;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   int checked = proc_check(kind, s, op, &check_err);
   int r = run_op(f, p, op, &err);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   const char *what = proc_op_name(op);
   const char *where = proc_state_name(s);
 
@@ -272,7 +262,7 @@ test_create_and_start(void **state)
   assert_int_equal(proc_create(p, &err), 0);
   assert_int_equal(p->pid, f->sleeper);
   assert_int_equal(p->state, PROC_CREATED);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   _cleanup_free_ char *pid_file = tu_path(f->fake.bundle, "init.pid");
   assert_contains(calls, "create");
   assert_contains(calls, pid_file);
@@ -281,7 +271,7 @@ test_create_and_start(void **state)
 
   assert_int_equal(proc_start(p, &err), 0);
   assert_int_equal(p->state, PROC_RUNNING);
-  _cleanup_free_ char *calls2 = calls_take(f);
+  _cleanup_free_ char *calls2 = fake_runtime_calls_take(&f->fake);
   assert_contains(calls2, "start");
   assert_contains(calls2, "c1");
   proc_free(p);
@@ -297,13 +287,13 @@ test_create_from_checkpoint_restores_at_start(void **state)
   assert_int_equal(proc_create(p, &err), 0);
   assert_int_equal(p->state, PROC_CREATED_CHECKPOINT);
   assert_int_equal(p->pid, 0);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_string_equal(calls, "");
 
   assert_int_equal(proc_start(p, &err), 0);
   assert_int_equal(p->state, PROC_RUNNING);
   assert_int_equal(p->pid, f->sleeper);
-  _cleanup_free_ char *calls2 = calls_take(f);
+  _cleanup_free_ char *calls2 = fake_runtime_calls_take(&f->fake);
   assert_contains(calls2, "restore");
   assert_contains(calls2, f->fake.dir);
   /* The runc shim's CRIU work dir when Options.criu_work_path is empty: <bundle>/work. */
@@ -327,7 +317,7 @@ test_restore_uses_criu_work_path(void **state)
   assert_int_equal(proc_init_new(&cfg, &p, &err), 0);
   assert_int_equal(proc_create(p, &err), 0);
   assert_int_equal(proc_start(p, &err), 0);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_contains(calls, "restore");
   assert_contains(calls, "--work-path /var/lib/wedge-criu-work ");
   proc_free(p);
@@ -347,7 +337,7 @@ test_create_refused_by_gate(void **state)
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(proc_create(p, &err), -EOPNOTSUPP);
   assert_contains(wedge_error_message(&err), "mounts[0].uidMappings (/v)");
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_contains(calls, "features");
   assert_null(strstr(calls, "create"));
   assert_int_equal(p->pid, 0);
@@ -389,7 +379,7 @@ test_exec_start_and_delete(void **state)
   assert_int_equal(proc_start(e, &err), 0);
   assert_int_equal(e->pid, f->sleeper);
   assert_int_equal(e->state, PROC_RUNNING);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   _cleanup_free_ char *pid_file = tu_path(f->fake.bundle, "exec-1.pid");
   _cleanup_free_ char *want_process = NULL;
   _cleanup_free_ char *want_pid = NULL;
@@ -406,7 +396,7 @@ test_exec_start_and_delete(void **state)
   assert_int_equal(proc_delete(e, &err), 0);
   assert_int_equal(e->state, PROC_DELETED);
   assert_int_equal(access(pid_file, F_OK), -1);
-  _cleanup_free_ char *calls2 = calls_take(f);
+  _cleanup_free_ char *calls2 = fake_runtime_calls_take(&f->fake);
   assert_string_equal(calls2, "");
   proc_free(e);
   proc_free(init);
@@ -452,7 +442,7 @@ test_exec_kill(void **state)
   assert_int_equal(e->exit_status, 128 + SIGKILL);
   assert_int_equal(proc_kill(e, SIGKILL, false, &err), -ESRCH);
   assert_int_equal(err.status, WEDGE_NOT_FOUND);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_string_equal(calls, "");
   proc_free(e);
   proc_free(init);
@@ -523,7 +513,7 @@ test_paused_exit_thaws(void **state)
   proc_set_exited(p, W_EXITCODE(0, SIGKILL));
   assert_int_equal(p->state, PROC_STOPPED);
   assert_int_equal(p->exit_status, 137);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_contains(calls, "resume c1");
   proc_free(p);
 }
@@ -552,7 +542,7 @@ test_delete_init(void **state)
   assert_int_equal(proc_delete(p, &err), 0);
   assert_int_equal(p->state, PROC_DELETED);
   assert_int_equal(waited, PROC_IO_DRAIN_TIMEOUT_MS);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_contains(calls, "delete c1");
 
   /* Any other failure is reported and leaves the process to be deleted again. */

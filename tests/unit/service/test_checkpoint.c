@@ -25,18 +25,14 @@ static int
 setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof(*f));
-  if (f == NULL)
-    return -1;
+  assert_non_null(f);
   *state = f;
-  if (fake_runtime_init(&f->fake) < 0)
-    return -1;
+  fake_runtime_init(&f->fake);
   _cleanup_free_ char *work = tu_path(f->fake.bundle, "work");
-  if (work == NULL || mkdir(work, 0755) < 0
-      || fake_runtime_set_dump_log(&f->fake, "Error (criu/vdso.c:1): vdso: mismatch\n") < 0)
-    return -1;
+  assert_int_equal(mkdir(work, 0755), 0);
+  fake_runtime_set_dump_log(&f->fake, "Error (criu/vdso.c:1): vdso: mismatch\n");
   struct proc_init_config cfg = { .id = "c1", .bundle = f->fake.bundle, .rt = &f->fake.rt, .stdio = OCI_STDIO_NULL };
-  if (proc_init_new(&cfg, &f->init, NULL) < 0)
-    return -1;
+  assert_int_equal(proc_init_new(&cfg, &f->init, NULL), 0);
   f->init->state = PROC_RUNNING;
   f->init->pid = 4242;
   return 0;
@@ -52,19 +48,13 @@ teardown(void **state)
   return 0;
 }
 
-static char *
-calls_take(struct fixture *f)
-{
-  return fake_runtime_calls_take(&f->fake);
-}
-
 static void
 test_default_options_leave_running_in_a_scratch_work_dir(void **state)
 {
   struct fixture *f = *state;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(checkpoint_run(f->init, f->fake.bundle, "/img", NULL, &err), 0);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   _cleanup_free_ char *want = NULL;
   assert_true(asprintf(&want, "checkpoint --image-path /img --work-path %s/work/criu-work --leave-running c1\n",
                        f->fake.bundle) > 0);
@@ -93,7 +83,7 @@ test_every_option_maps_to_its_flag(void **state)
   o.cgroups_mode = "strict";
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(checkpoint_run(f->init, f->fake.bundle, "/img", &o, &err), 0);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   _cleanup_free_ char *want = NULL;
   assert_true(asprintf(&want,
                        "checkpoint --image-path /img --work-path %s --tcp-established --ext-unix-sk --shell-job "
@@ -137,7 +127,7 @@ test_refused_states_do_not_run_the_runtime(void **state)
   assert_true(checkpoint_run(f->init, f->fake.bundle, "/img", NULL, &err) < 0);
   assert_string_equal(wedge_error_message(&err), "cannot checkpoint a task in created state");
   assert_int_equal(err.status, WEDGE_UNKNOWN);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_string_equal(calls, "");
   _cleanup_free_ char *dump = tu_path(f->fake.bundle, CHECKPOINT_DUMP_LOG);
   assert_int_equal(access(dump, F_OK), -1);
