@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@ fifo_loop_init(struct fifo_loop *fl)
 {
   fl->dir = tu_mkdtemp();
   assert_non_null(fl->dir);
-  signal(SIGPIPE, SIG_IGN);
   assert_int_equal(loop_new(&fl->loop, NULL), 0);
 }
 
@@ -30,6 +28,24 @@ fifo_loop_destroy(struct fifo_loop *fl)
   free(fl->dir);
   fl->loop = NULL;
   fl->dir = NULL;
+}
+
+int
+fifo_loop_setup(void **state)
+{
+  struct fifo_loop *fl = calloc(1, sizeof(*fl));
+  assert_non_null(fl);
+  fifo_loop_init(fl);
+  *state = fl;
+  return 0;
+}
+
+int
+fifo_loop_teardown(void **state)
+{
+  fifo_loop_destroy(*state);
+  free(*state);
+  return 0;
 }
 
 char *

@@ -1,6 +1,6 @@
 /* A temp dir for FIFOs and files, and an epoll loop of the test's own: the fixture of the tests
  * that drive something on the loop from the outside (test_iocopy's copiers, test_oomwatch's
- * watch). The waits poll against a deadline and never depend on tight timings: the machines
+ * watch, test_spawn's runtime calls in flight). The waits poll against a deadline and never depend on tight timings: the machines
  * that run the tests are loaded. Include after cmocka.h; the helpers assert. */
 #ifndef WEDGE_TEST_FIFO_LOOP_H
 #define WEDGE_TEST_FIFO_LOOP_H
@@ -16,10 +16,12 @@ struct fifo_loop
   struct loop *loop;
 };
 
-/* Also ignores SIGPIPE, as the shim does: a write to a pipe whose reader left must fail with
- * EPIPE, not kill the test. */
 void fifo_loop_init(struct fifo_loop *fl);
 void fifo_loop_destroy(struct fifo_loop *fl);
+/* The same as a cmocka setup/teardown pair, for a test that needs nothing else: *state is the
+ * struct fifo_loop. */
+int fifo_loop_setup(void **state);
+int fifo_loop_teardown(void **state);
 
 /* Makes the FIFO dir/name; returns its path. */
 char *fifo_loop_mkfifo(struct fifo_loop *fl, const char *name);
