@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,8 +124,43 @@ tu_write_script(const char *dir, const char *name, const char *body)
   return path;
 }
 
+/* Whether `name` (a command in PATH, or a path) can be run. */
+static inline bool
+tu_have_binary(const char *name)
+{
+  char *cmd = NULL;
+  if (asprintf(&cmd, "command -v '%s' >/dev/null 2>&1", name) < 0)
+    return false;
+  int r = system(cmd);
+  free(cmd);
+  return r == 0;
+}
+
 #ifdef fail_msg
-/* Include after cmocka.h. */
+/* The assertions below: include testutil.h after cmocka.h. */
+
+/* Skips the calling test, saying why, when `name` is not installed. */
+#define tu_require_binary(name)                                                                    \
+  do                                                                                               \
+    {                                                                                              \
+      if (!tu_have_binary(name))                                                                   \
+        {                                                                                          \
+          print_message("skipped: %s is not installed\n", name);                                   \
+          skip();                                                                                  \
+        }                                                                                          \
+    }                                                                                              \
+  while (0)
+
+/* Fails naming `call` and the message of `err`, the wedge_error_t it fills, when it returns a
+ * negative errno. */
+#define assert_ok(call, err)                                                                       \
+  do                                                                                               \
+    {                                                                                              \
+      if ((call) < 0)                                                                              \
+        fail_msg("%s: %s", #call, wedge_error_message(&(err)));                                    \
+    }                                                                                              \
+  while (0)
+
 static inline void
 assert_contains(const char *haystack, const char *needle)
 {

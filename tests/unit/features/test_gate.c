@@ -22,15 +22,6 @@
   "{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},"                        \
   "{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"/srv\", \"options\": [\"rbind\"]}]}"
 
-static bool
-have_binary(const char *name)
-{
-  _cleanup_free_ char *cmd = NULL;
-  if (asprintf(&cmd, "command -v %s >/dev/null 2>&1", name) < 0)
-    return false;
-  return system(cmd) == 0;
-}
-
 static void
 write_config(const char *dir, const char *json)
 {
@@ -75,11 +66,7 @@ test_first_idmap_mount(void **state)
 static void
 test_runc_115_without_mount_extensions_is_refused(void **state)
 {
-  if (!have_binary("runc"))
-    {
-      print_message("skipped: runc is not installed\n");
-      skip();
-    }
+  tu_require_binary("runc");
   write_config(*state, IDMAP_CONFIG);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(run_gate(*state, "runc", &err), -EOPNOTSUPP);
@@ -95,11 +82,7 @@ test_runc_115_without_mount_extensions_is_refused(void **state)
 static void
 test_crun_181_without_features_is_too_old(void **state)
 {
-  if (!have_binary("crun"))
-    {
-      print_message("skipped: crun is not installed\n");
-      skip();
-    }
+  tu_require_binary("crun");
   write_config(*state, IDMAP_CONFIG);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(run_gate(*state, "crun", &err), -EOPNOTSUPP);

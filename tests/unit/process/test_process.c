@@ -614,7 +614,7 @@ runc_setup(void **state)
 {
   struct runc_fixture *f = calloc(1, sizeof(*f));
   *state = f;
-  if (run_cmd("command -v runc >/dev/null 2>&1") != 0 || access("/bin/busybox", X_OK) != 0)
+  if (!tu_have_binary("runc") || access("/bin/busybox", X_OK) != 0)
     return 0;
   f->dir = tu_mkdtemp();
   f->bundle = tu_path(f->dir, "bundle");
@@ -719,27 +719,19 @@ test_runc_lifecycle(void **state)
   struct proc *init = NULL;
   assert_int_equal(proc_init_new(&cfg, &init, &err), 0);
 
-#define CHECK(call)                                                         \
-  do                                                                        \
-    {                                                                       \
-      if ((call) < 0)                                                       \
-        fail_msg("%s: %s", #call, wedge_error_message(&err));               \
-    }                                                                       \
-  while (0)
-
-  CHECK(proc_create(init, &err));
+  assert_ok(proc_create(init, &err), err);
   assert_true(init->pid > 0);
   assert_runtime_status(f, "created");
-  CHECK(proc_start(init, &err));
+  assert_ok(proc_start(init, &err), err);
   assert_int_equal(init->state, PROC_RUNNING);
   assert_runtime_status(f, "running");
 
-  CHECK(proc_pause(init, &err));
+  assert_ok(proc_pause(init, &err), err);
   assert_int_equal(init->state, PROC_PAUSED);
   assert_runtime_status(f, "paused");
   assert_int_equal(proc_start(init, &err), -EPERM);
   assert_string_equal(wedge_error_message(&err), "cannot start a paused process");
-  CHECK(proc_resume(init, &err));
+  assert_ok(proc_resume(init, &err), err);
   assert_int_equal(init->state, PROC_RUNNING);
   assert_runtime_status(f, "running");
 
@@ -751,26 +743,25 @@ test_runc_lifecycle(void **state)
                    0);
   struct proc_exec_config ecfg = { .exec_id = "true-1", .process_json = process_json, .stdio = OCI_STDIO_NULL };
   struct proc *e = NULL;
-  CHECK(proc_exec_new(init, &ecfg, &e, &err));
-  CHECK(proc_start(e, &err));
+  assert_ok(proc_exec_new(init, &ecfg, &e, &err), err);
+  assert_ok(proc_start(e, &err), err);
   assert_true(e->pid > 0);
   reap_until_exited(f, e);
   assert_int_equal(e->exit_status, 0);
   assert_int_equal(e->state, PROC_STOPPED);
-  CHECK(proc_delete(e, &err));
+  assert_ok(proc_delete(e, &err), err);
   proc_free(e);
 
-  CHECK(proc_kill(init, SIGKILL, false, &err));
+  assert_ok(proc_kill(init, SIGKILL, false, &err), err);
   reap_until_exited(f, init);
   assert_int_equal(init->exit_status, 128 + SIGKILL);
   assert_int_equal(init->state, PROC_STOPPED);
-  CHECK(proc_delete(init, &err));
+  assert_ok(proc_delete(init, &err), err);
   assert_int_equal(init->state, PROC_DELETED);
 
   struct oci_state st = { 0 };
   assert_int_equal(oci_state(&f->rt, f->id, &st, &err), -ENOENT);
   proc_free(init);
-#undef CHECK
 }
 
 struct async_result

@@ -17,74 +17,9 @@
 #include "base/cleanup.h"
 #include "runtime/oci.h"
 #include "runtime/pidfile.h"
+#include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  (void) st;
-  (void) flag;
-  (void) ftw;
-  return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *
-path_in(const char *dir, const char *name)
-{
-  char *p = NULL;
-  assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-  return p;
-}
-
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-  FILE *f = fopen(path, "we");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-  chmod(path, mode);
-}
-
-static char *
-read_text(const char *path)
-{
-  FILE *f = fopen(path, "re");
-  if (f == NULL)
-    return NULL;
-  char *buf = calloc(1, 65536);
-  size_t n = fread(buf, 1, 65535, f);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
-}
-
-static bool
-have_binary(const char *name)
-{
-  _cleanup_free_ char *cmd = NULL;
-  assert_true(asprintf(&cmd, "command -v %s >/dev/null 2>&1", name) > 0);
-  return system(cmd) == 0;
-}
-
-/* Skips the calling test, saying why, when the runtime is not installed. */
-#define require_binary(name)                                 \
-  do                                                         \
-    {                                                        \
-      if (!have_binary(name))                                \
-        {                                                    \
-          print_message("skipped: %s is not installed\n", name); \
-          skip();                                            \
-        }                                                    \
-    }                                                        \
-  while (0)
 
 /* A temp dir with a runtime configured on a private root and log inside it. */
 struct fixture
@@ -100,8 +35,8 @@ fixture_init(struct fixture *f, const char *binary)
 {
   strcpy(f->dir, "/tmp/wedge-oci-XXXXXX");
   assert_non_null(mkdtemp(f->dir));
-  f->root = path_in(f->dir, "root");
-  f->log = path_in(f->dir, "log.json");
+  f->root = tu_path(f->dir, "root");
+  f->log = tu_path(f->dir, "log.json");
   assert_int_equal(oci_runtime_init(&f->rt, binary, f->root, f->log, false, NULL), 0);
 }
 
@@ -109,7 +44,7 @@ static void
 fixture_destroy(struct fixture *f)
 {
   oci_runtime_destroy(&f->rt);
-  rm_rf(f->dir);
+  tu_rm_rf(f->dir);
   free(f->root);
   free(f->log);
 }
@@ -118,12 +53,10 @@ fixture_destroy(struct fixture *f)
 static void
 fixture_fake(struct fixture *f, const char *body)
 {
-  _cleanup_free_ char *script = path_in(f->dir, "fake-runtime");
-  _cleanup_free_ char *text = NULL;
-  assert_true(asprintf(&text, "#!/bin/sh\n%s\n", body) > 0);
-  write_file(script, text, 0755);
+  char *script = tu_write_script(f->dir, "fake-runtime", body);
+  assert_non_null(script);
   free(f->rt.binary);
-  f->rt.binary = strdup(script);
+  f->rt.binary = script;
 }
 
 /* ---- ids, parsing, classification ---------------------------------------------------------- */
@@ -154,7 +87,7 @@ test_invalid_id_runs_nothing(void **state)
   (void) state;
   struct fixture f;
   fixture_init(&f, NULL);
-  _cleanup_free_ char *marker = path_in(f.dir, "ran");
+  _cleanup_free_ char *marker = tu_path(f.dir, "ran");
   _cleanup_free_ char *body = NULL;
   assert_true(asprintf(&body, "touch %s", marker) > 0);
   fixture_fake(&f, body);
@@ -302,8 +235,8 @@ test_classify_error(void **state)
 static char *
 recorded_args(struct fixture *f)
 {
-  _cleanup_free_ char *p = path_in(f->dir, "args");
-  char *t = read_text(p);
+  _cleanup_free_ char *p = tu_path(f->dir, "args");
+  char *t = tu_read_file(p);
   assert_non_null(t);
   unlink(p);
   return t;
@@ -403,8 +336,8 @@ test_update_feeds_stdin(void **state)
   assert_true(asprintf(&body, "cat > %s/stdin", f.dir) > 0);
   fixture_fake(&f, body);
   assert_int_equal(oci_update(&f.rt, "c1", "{\"pids\":{\"limit\":100}}", NULL), 0);
-  _cleanup_free_ char *p = path_in(f.dir, "stdin");
-  _cleanup_free_ char *got = read_text(p);
+  _cleanup_free_ char *p = tu_path(f.dir, "stdin");
+  _cleanup_free_ char *got = tu_read_file(p);
   assert_string_equal(got, "{\"pids\":{\"limit\":100}}");
   fixture_destroy(&f);
 }
@@ -466,7 +399,11 @@ test_stale_log_error_is_not_reported(void **state)
   (void) state;
   struct fixture f;
   fixture_init(&f, NULL);
-  write_file(f.log, "{\"level\":\"error\",\"msg\":\"container does not exist\",\"time\":\"2026-11-29T01:26:52Z\"}\n", 0644);
+  assert_int_equal(tu_write_file(f.log,
+                                 "{\"level\":\"error\",\"msg\":\"container does not exist\","
+                                 "\"time\":\"2026-11-29T01:26:52Z\"}\n",
+                                 0644),
+                   0);
   fixture_fake(&f, "echo 'the cgroup is frozen' >&2; exit 1");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(oci_resume(&f.rt, "c1", &err), -EIO);
@@ -486,7 +423,7 @@ test_fresh_log_error_wins_over_stderr(void **state)
   (void) state;
   struct fixture f;
   fixture_init(&f, NULL);
-  write_file(f.log, "{\"level\":\"error\",\"msg\":\"an old failure\"}\n", 0644);
+  assert_int_equal(tu_write_file(f.log, "{\"level\":\"error\",\"msg\":\"an old failure\"}\n", 0644), 0);
   /* $4 is the --log path: `--root R --log L --log-format json start ID`. */
   fixture_fake(&f, "echo '{\"level\":\"warning\",\"msg\":\"just saying\"}' >> \"$4\"\n"
                    "echo '{\"level\":\"error\",\"msg\":\"container does not exist\"}' >> \"$4\"\n"
@@ -542,7 +479,7 @@ static void
 test_runc_missing_container(void **state)
 {
   (void) state;
-  require_binary("runc");
+  tu_require_binary("runc");
   struct fixture f;
   fixture_init(&f, "runc");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
@@ -570,7 +507,7 @@ static void
 test_runc_create_failure_message(void **state)
 {
   (void) state;
-  require_binary("runc");
+  tu_require_binary("runc");
   struct fixture f;
   fixture_init(&f, "runc");
   /* stdio goes to /dev/null, as for a container: the message can only come from the log. */
@@ -586,7 +523,7 @@ static void
 test_runc_features(void **state)
 {
   (void) state;
-  require_binary("runc");
+  tu_require_binary("runc");
   struct fixture f;
   fixture_init(&f, "runc");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
@@ -606,7 +543,7 @@ static void
 test_crun_missing_container_and_features(void **state)
 {
   (void) state;
-  require_binary("crun");
+  tu_require_binary("crun");
   struct fixture f;
   fixture_init(&f, "crun");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
@@ -649,7 +586,7 @@ make_bundle(const char *bundle)
 {
   _cleanup_free_ char *bin = NULL;
   assert_true(asprintf(&bin, "%s/rootfs/bin", bundle) > 0);
-  _cleanup_free_ char *rootfs = path_in(bundle, "rootfs");
+  _cleanup_free_ char *rootfs = tu_path(bundle, "rootfs");
   assert_int_equal(mkdir(bundle, 0755), 0);
   assert_int_equal(mkdir(rootfs, 0755), 0);
   assert_int_equal(mkdir(bin, 0755), 0);
@@ -658,7 +595,7 @@ make_bundle(const char *bundle)
                        " && cd %s && runc spec", bin, bin, bin, bundle) > 0);
   assert_int_equal(system(cmd), 0);
 
-  _cleanup_free_ char *cfg_path = path_in(bundle, "config.json");
+  _cleanup_free_ char *cfg_path = tu_path(bundle, "config.json");
   json_t *cfg = json_load_file(cfg_path, 0, NULL);
   assert_non_null(cfg);
   json_t *process = json_object_get(cfg, "process");
@@ -683,34 +620,26 @@ assert_state(const struct oci_runtime *rt, const char *id, const char *status, p
   oci_state_clear(&st);
 }
 
-#define CHECK(call)                                      \
-  do                                                     \
-    {                                                    \
-      if ((call) < 0)                                    \
-        fail_msg("%s: %s", #call, wedge_error_message(&err)); \
-    }                                                    \
-  while (0)
-
 static void
 test_runc_lifecycle(void **state)
 {
   (void) state;
-  require_binary("runc");
-  require_binary("/bin/busybox");
+  tu_require_binary("runc");
+  tu_require_binary("/bin/busybox");
   /* The init is reparented to us once `create` has exited, as in the shim. */
   assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 
   struct fixture f;
   fixture_init(&f, "runc");
-  _cleanup_free_ char *bundle = path_in(f.dir, "bundle");
+  _cleanup_free_ char *bundle = tu_path(f.dir, "bundle");
   make_bundle(bundle);
-  _cleanup_free_ char *pid_file = path_in(bundle, "init.pid");
+  _cleanup_free_ char *pid_file = tu_path(bundle, "init.pid");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   char id[64];
   snprintf(id, sizeof id, "wedge-test-%d", (int) getpid());
 
   struct oci_create_opts co = { .bundle = bundle, .pid_file = pid_file, .stdio = OCI_STDIO_NULL };
-  CHECK(oci_create(&f.rt, id, &co, &err));
+  assert_ok(oci_create(&f.rt, id, &co, &err), err);
   pid_t pid = pidfile_read(pid_file, &err);
   assert_true(pid > 0);
   assert_state(&f.rt, id, "created", pid);
@@ -718,23 +647,23 @@ test_runc_lifecycle(void **state)
   assert_int_equal(oci_create(&f.rt, id, &co, &err), -EEXIST);
   assert_int_equal(err.status, WEDGE_ALREADY_EXISTS);
 
-  CHECK(oci_start(&f.rt, id, &err));
+  assert_ok(oci_start(&f.rt, id, &err), err);
   assert_state(&f.rt, id, "running", pid);
-  CHECK(oci_pause(&f.rt, id, &err));
+  assert_ok(oci_pause(&f.rt, id, &err), err);
   assert_state(&f.rt, id, "paused", pid);
-  CHECK(oci_resume(&f.rt, id, &err));
+  assert_ok(oci_resume(&f.rt, id, &err), err);
   assert_state(&f.rt, id, "running", pid);
 
   pid_t *pids = NULL;
   size_t n = 0;
-  CHECK(oci_ps(&f.rt, id, &pids, &n, &err));
+  assert_ok(oci_ps(&f.rt, id, &pids, &n, &err), err);
   assert_int_equal(n, 1);
   assert_int_equal(pids[0], pid);
   free(pids);
 
-  CHECK(oci_update(&f.rt, id, "{\"pids\":{\"limit\":100}}", &err));
+  assert_ok(oci_update(&f.rt, id, "{\"pids\":{\"limit\":100}}", &err), err);
 
-  CHECK(oci_kill(&f.rt, id, SIGKILL, false, &err));
+  assert_ok(oci_kill(&f.rt, id, SIGKILL, false, &err), err);
   int status = 0;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFSIGNALED(status));
@@ -744,7 +673,7 @@ test_runc_lifecycle(void **state)
   assert_int_equal(oci_kill(&f.rt, id, SIGTERM, false, &err), -ESRCH);
   assert_int_equal(err.status, WEDGE_NOT_FOUND);
 
-  CHECK(oci_delete(&f.rt, id, false, &err));
+  assert_ok(oci_delete(&f.rt, id, false, &err), err);
   struct oci_state st;
   assert_int_equal(oci_state(&f.rt, id, &st, &err), -ENOENT);
 
