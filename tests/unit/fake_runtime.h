@@ -1,13 +1,13 @@
-/* The stand-in OCI runtime of the unit tests that drive lib/process and lib/service without a
- * container: a shell script that records its argv and does, for each call, what runc does to
- * the files the shim reads afterwards. What it does is steered by files in its dir, so a test
- * sets up a fault by writing one (no per-test scripts):
+/* The stand-in OCI runtime of the unit tests that drive lib/process, lib/service and the argv
+ * of lib/runtime without a container: a shell script that records its argv and does, for each
+ * call, what runc does to the files the shim reads afterwards. What it does is steered by files
+ * in its dir, so a test sets up a fault by writing one (no per-test scripts):
  *   next.pid  its text goes into the --pid-file of every call (runc's create and exec);
  *   dump.log  copied into the --work-path of every call (CRIU's log, as runc's checkpoint and
  *             restore leave it there, failed or not);
  *   fail      while it exists, every call fails with its text on stderr, after the above.
- * A runtime whose behaviour differs by command (test_task's, which holds a command until told)
- * or that runs real runc/crun (test_oci) is not this one. */
+ * Not this one: test_task's runtime, whose commands differ (each can be held until told), and
+ * test_oci's one-fault scripts (a hang, a crash, a log line), which are a line each. */
 #ifndef WEDGE_TEST_FAKE_RUNTIME_H
 #define WEDGE_TEST_FAKE_RUNTIME_H
 

@@ -17,6 +17,7 @@
 #include "base/cleanup.h"
 #include "runtime/oci.h"
 #include "runtime/pidfile.h"
+#include "fake_runtime.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -232,36 +233,20 @@ test_classify_error(void **state)
 
 /* ---- argv shapes (fake runtime records its arguments) -------------------------------------- */
 
-static char *
-recorded_args(struct fixture *f)
-{
-  _cleanup_free_ char *p = tu_path(f->dir, "args");
-  char *t = tu_read_file(p);
-  assert_non_null(t);
-  unlink(p);
-  return t;
-}
-
-static void
-fixture_recorder(struct fixture *f)
-{
-  _cleanup_free_ char *body = NULL;
-  assert_true(asprintf(&body, "echo \"$*\" > %s/args", f->dir) > 0);
-  fixture_fake(f, body);
-}
-
 static void
 test_argv_shapes(void **state)
 {
   (void) state;
-  struct fixture f;
-  fixture_init(&f, NULL);
-  fixture_recorder(&f);
+  /* The stand-in that records its argv, on a private root and log as fixture_init's. */
+  struct fake_runtime f;
+  fake_runtime_init(&f);
+  f.rt.root = tu_path(f.dir, "root");
+  f.rt.log_path = tu_path(f.dir, "log.json");
   f.rt.systemd_cgroup = true;
   /* Options.criu_path: a global flag on every call, in go-runc's place. */
   assert_int_equal(oci_runtime_set_criu(&f.rt, "/opt/criu", NULL), 0);
   _cleanup_free_ char *g = NULL;
-  assert_true(asprintf(&g, "--root %s --log %s --log-format json --criu /opt/criu --systemd-cgroup", f.root, f.log)
+  assert_true(asprintf(&g, "--root %s --log %s --log-format json --criu /opt/criu --systemd-cgroup", f.rt.root, f.rt.log_path)
               > 0);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   char *args;
@@ -272,7 +257,7 @@ test_argv_shapes(void **state)
                                 .no_pivot = true, .no_new_keyring = true, .stdio = OCI_STDIO_NULL,
                                 .extra_fds = fds, .n_extra_fds = 2 };
   assert_int_equal(oci_create(&f.rt, "c1", &co, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s create --bundle /b --pid-file /b/init.pid --console-socket /s.sock --no-pivot "
            "--no-new-keyring --preserve-fds=2 c1\n", g);
   assert_string_equal(args, want);
@@ -280,25 +265,25 @@ test_argv_shapes(void **state)
 
   struct oci_exec_opts eo = { .process_json = "/p.json", .pid_file = "/e.pid", .detach = true, .stdio = OCI_STDIO_NULL };
   assert_int_equal(oci_exec(&f.rt, "c1", &eo, NULL, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s exec --process /p.json --detach --pid-file /e.pid c1\n", g);
   assert_string_equal(args, want);
   free(args);
 
   assert_int_equal(oci_kill(&f.rt, "c1", 9, true, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s kill --all c1 9\n", g);
   assert_string_equal(args, want);
   free(args);
 
   assert_int_equal(oci_delete(&f.rt, "c1", true, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s delete --force c1\n", g);
   assert_string_equal(args, want);
   free(args);
 
   assert_int_equal(oci_update(&f.rt, "c1", "{}", &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s update --resources - c1\n", g);
   assert_string_equal(args, want);
   free(args);
@@ -308,7 +293,7 @@ test_argv_shapes(void **state)
                                     .leave_running = true, .tcp_established = true, .ext_unix_sk = true,
                                     .shell_job = true, .file_locks = true, .empty_ns = empty_ns };
   assert_int_equal(oci_checkpoint(&f.rt, "c1", &cp, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s checkpoint --image-path /img --work-path /work --parent-path ../pre "
            "--tcp-established --ext-unix-sk --shell-job --file-locks --empty-ns network --leave-running c1\n", g);
   assert_string_equal(args, want);
@@ -317,13 +302,13 @@ test_argv_shapes(void **state)
   struct oci_restore_opts ro = { .bundle = "/b", .image_path = "/img", .pid_file = "/b/init.pid", .detach = true,
                                  .no_subreaper = true, .no_pivot = true, .stdio = OCI_STDIO_NULL };
   assert_int_equal(oci_restore(&f.rt, "c1", &ro, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s restore --image-path /img --detach --pid-file /b/init.pid --no-pivot "
            "--no-subreaper --bundle /b c1\n", g);
   assert_string_equal(args, want);
   free(args);
 
-  fixture_destroy(&f);
+  fake_runtime_destroy(&f);
 }
 
 static void
