@@ -1,10 +1,11 @@
-/* Small helpers shared by the unit tests: temp dirs, files, stub runtimes. Static so each test
- * binary carries only what it uses. */
+/* Small helpers shared by the unit tests: temp dirs, files, scripts. Static so each test binary
+ * carries only what it uses. The stand-in runtimes are in fake_runtime.h. */
 #ifndef WEDGE_TESTUTIL_H
 #define WEDGE_TESTUTIL_H
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,28 +124,43 @@ tu_write_script(const char *dir, const char *name, const char *body)
   return path;
 }
 
-/* A runtime stub that appends its arguments to `calls`, answers `features` with the contents of
- * `features_file`, or like crun 1.8.1 ("unknown command features") when it is NULL, and fails
- * every other command. Returns its path (`dir`/recording-runtime). */
-static inline char *
-tu_write_recording_runtime(const char *dir, const char *calls, const char *features_file)
+/* Whether `name` (a command in PATH, or a path) can be run. */
+static inline bool
+tu_have_binary(const char *name)
 {
-  char *body = NULL;
-  const char *f = features_file ? features_file : "";
-  if (asprintf(&body,
-               "echo \"$*\" >> '%s'\n"
-               "[ \"$1\" = features ] || exit 1\n"
-               "[ -n '%s' ] || { echo 'unknown command features' >&2; exit 1; }\n"
-               "cat '%s'",
-               calls, f, f) < 0)
-    return NULL;
-  char *path = tu_write_script(dir, "recording-runtime", body);
-  free(body);
-  return path;
+  char *cmd = NULL;
+  if (asprintf(&cmd, "command -v '%s' >/dev/null 2>&1", name) < 0)
+    return false;
+  int r = system(cmd);
+  free(cmd);
+  return r == 0;
 }
 
 #ifdef fail_msg
-/* Include after cmocka.h. */
+/* The assertions below: include testutil.h after cmocka.h. */
+
+/* Skips the calling test, saying why, when `name` is not installed. */
+#define tu_require_binary(name)                                                                    \
+  do                                                                                               \
+    {                                                                                              \
+      if (!tu_have_binary(name))                                                                   \
+        {                                                                                          \
+          print_message("skipped: %s is not installed\n", name);                                   \
+          skip();                                                                                  \
+        }                                                                                          \
+    }                                                                                              \
+  while (0)
+
+/* Fails naming `call` and the message of `err`, the wedge_error_t it fills, when it returns a
+ * negative errno. */
+#define assert_ok(call, err)                                                                       \
+  do                                                                                               \
+    {                                                                                              \
+      if ((call) < 0)                                                                              \
+        fail_msg("%s: %s", #call, wedge_error_message(&(err)));                                    \
+    }                                                                                              \
+  while (0)
+
 static inline void
 assert_contains(const char *haystack, const char *needle)
 {

@@ -13,16 +13,17 @@
 #include "base/cleanup.h"
 #include "base/loop.h"
 #include "cgroup/oomwatch.h"
+#include "fifo_loop.h"
 #include "testutil.h"
 
-/* A v2 cgroup directory of our own: only memory.events matters to the watch, and inotify
- * reports a write to a plain file as it reports the kernel's modification of memory.events. */
+/* A v2 cgroup directory of our own on a loop of the test's own (fifo_loop.h): only
+ * memory.events matters to the watch, and inotify reports a write to a plain file as it reports
+ * the kernel's modification of memory.events. */
 struct fixture
 {
-  char *dir;
+  struct fifo_loop fl;
   char *events;
   struct cgroup cg;
-  struct loop *loop;
   int ooms;
 };
 
@@ -38,11 +39,11 @@ static int
 setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof(*f));
-  assert_non_null(f->dir = tu_mkdtemp());
-  assert_non_null(f->events = tu_path(f->dir, "memory.events"));
+  assert_non_null(f);
+  fifo_loop_init(&f->fl);
+  assert_non_null(f->events = tu_path(f->fl.dir, "memory.events"));
   f->cg.mode = CGROUP_MODE_UNIFIED;
-  f->cg.path = f->dir;
-  assert_int_equal(loop_new(&f->loop, NULL), 0);
+  f->cg.path = f->fl.dir;
   *state = f;
   return 0;
 }
@@ -51,9 +52,7 @@ static int
 teardown(void **state)
 {
   struct fixture *f = *state;
-  loop_free(f->loop);
-  tu_rm_rf(f->dir);
-  free(f->dir);
+  fifo_loop_destroy(&f->fl);
   free(f->events);
   free(f);
   return 0;
@@ -67,30 +66,23 @@ on_oom(void *data)
 }
 
 static void
-run_loop(struct fixture *f)
-{
-  while (loop_run_once(f->loop, 50) > 0)
-    ;
-}
-
-static void
 test_v2_counter_increase_is_one_oom(void **state)
 {
   struct fixture *f = *state;
   /* A count from before the watch is not this container's OOM. */
   write_events(f, 2);
   struct oomwatch *w = NULL;
-  assert_int_equal(oomwatch_new(f->loop, &f->cg, on_oom, f, &w, NULL), 0);
-  run_loop(f);
+  assert_int_equal(oomwatch_new(f->fl.loop, &f->cg, on_oom, f, &w, NULL), 0);
+  fifo_loop_settle(&f->fl);
   assert_int_equal(f->ooms, 0);
 
   write_events(f, 3);
-  run_loop(f);
+  fifo_loop_settle(&f->fl);
   assert_int_equal(f->ooms, 1);
 
   /* memory.events changes for other reasons (high, max): no OOM. */
   write_events(f, 3);
-  run_loop(f);
+  fifo_loop_settle(&f->fl);
   assert_int_equal(f->ooms, 1);
   oomwatch_free(w);
 }
@@ -101,13 +93,13 @@ test_check_at_exit_reports_first_and_once(void **state)
   struct fixture *f = *state;
   write_events(f, 0);
   struct oomwatch *w = NULL;
-  assert_int_equal(oomwatch_new(f->loop, &f->cg, on_oom, f, &w, NULL), 0);
+  assert_int_equal(oomwatch_new(f->fl.loop, &f->cg, on_oom, f, &w, NULL), 0);
   /* The kill happened, the loop has not dispatched its notification: the exit path sees it. */
   write_events(f, 1);
   oomwatch_check(w);
   assert_int_equal(f->ooms, 1);
   /* The queued notification afterwards does not report it again, nor does a second check. */
-  run_loop(f);
+  fifo_loop_settle(&f->fl);
   oomwatch_check(w);
   assert_int_equal(f->ooms, 1);
   oomwatch_free(w);
@@ -120,12 +112,12 @@ test_no_memory_cgroup(void **state)
   struct cgroup v1 = { .mode = CGROUP_MODE_V1 };
   struct oomwatch *w = NULL;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(oomwatch_new(f->loop, &v1, on_oom, f, &w, &err), -ENOENT);
+  assert_int_equal(oomwatch_new(f->fl.loop, &v1, on_oom, f, &w, &err), -ENOENT);
   assert_int_equal(err.status, WEDGE_NOT_FOUND);
   assert_string_equal(wedge_error_message(&err), "no memory cgroup to watch");
   assert_null(w);
   /* v2 without memory.events (memory controller not enabled for the cgroup). */
-  assert_int_equal(oomwatch_new(f->loop, &f->cg, on_oom, f, &w, &err), -ENOENT);
+  assert_int_equal(oomwatch_new(f->fl.loop, &f->cg, on_oom, f, &w, &err), -ENOENT);
   assert_null(w);
   oomwatch_check(NULL);
   oomwatch_free(NULL);

@@ -10,6 +10,7 @@
 #include "base/cleanup.h"
 #include "features/features_cache.h"
 #include "features/gate.h"
+#include "fake_runtime.h"
 #include "testutil.h"
 
 /* ---- the features documents (tests/fixtures/features/README.md) ---------------------------- */
@@ -29,8 +30,7 @@ static const char *const doc_files[N_DOCS] = { "runc-1.1.5.json", "spec-1.2-all.
 static json_t *
 load_doc(enum doc d)
 {
-  _cleanup_free_ char *path = NULL;
-  assert_true(asprintf(&path, "%s/tests/fixtures/features/%s", WEDGE_SOURCE_ROOT, doc_files[d]) > 0);
+  _cleanup_free_ char *path = fake_features_doc(doc_files[d]);
   json_error_t e;
   json_t *j = json_load_file(path, 0, &e);
   if (j == NULL)
@@ -75,134 +75,74 @@ static const char newer_config[] =
   "            \"intelRdt\": {\"closID\": \"g1\", \"schemata\": [\"L3:0=f\"]},"
   "            \"memoryPolicy\": {\"mode\": \"MPOL_BIND\", \"nodes\": \"0\", \"flags\": [\"MPOL_F_STATIC_NODES\"]}}}";
 
-#define MAX_EXPECTED 16
+/* What check_config finds in each config against each document: a row per finding, in the order
+ * it reports them, "<path> <features key, or - when no key describes the field>", and the
+ * finding's severity per document in enum doc's order (runc-1.1.5, spec-1.2-all, spec-1.2-none,
+ * empty): r refuse, w warn, u unknown, '.' no finding. */
+#define MAX_FINDINGS 16
 
 struct check_case
 {
   const char *name;
   const char *config;
-  /* Per document: "<severity> <path> <features key or ->", in order; NULL ends. */
-  const char *expected[N_DOCS][MAX_EXPECTED];
+  struct
+  {
+    const char severity[N_DOCS + 1];
+    const char *finding;
+  } rows[MAX_FINDINGS];
 };
 
 static const struct check_case check_cases[] = {
   { "plain", plain_config, {
-    [DOC_RUNC115] = { "warn process.capabilities.bounding[1] linux.capabilities" },
-    [DOC_ALL] = { "warn process.capabilities.bounding[1] linux.capabilities" },
-    [DOC_NONE] = { "warn mounts[0].options[0] mountOptions",
-                   "warn mounts[0].options[1] mountOptions",
-                   "refuse linux.namespaces[0].type linux.namespaces",
-                   "refuse linux.namespaces[1].type linux.namespaces",
-                   "warn process.capabilities.bounding[0] linux.capabilities",
-                   "warn process.capabilities.bounding[1] linux.capabilities" },
+    { "...u", "ociVersion ociVersionMin" },
     /* nosuid is a mount(8) flag every runtime must honour; rro is not. */
-    [DOC_EMPTY] = { "unknown ociVersion ociVersionMin",
-                    "unknown mounts[0].options[1] mountOptions",
-                    "unknown linux.namespaces[0].type linux.namespaces",
-                    "unknown linux.namespaces[1].type linux.namespaces",
-                    "unknown process.capabilities.bounding[0] linux.capabilities",
-                    "unknown process.capabilities.bounding[1] linux.capabilities" },
+    { "..w.", "mounts[0].options[0] mountOptions" },
+    { "..wu", "mounts[0].options[1] mountOptions" },
+    { "..ru", "linux.namespaces[0].type linux.namespaces" },
+    { "..ru", "linux.namespaces[1].type linux.namespaces" },
+    { "..wu", "process.capabilities.bounding[0] linux.capabilities" },
+    { "wwwu", "process.capabilities.bounding[1] linux.capabilities" },
   } },
   { "idmap", idmap_config, {
-    [DOC_RUNC115] = { "refuse mounts[1].uidMappings linux.mountExtensions.idmap.enabled",
-                      "refuse mounts[1].options[1] linux.mountExtensions.idmap.enabled",
-                      "refuse mounts[1].options[1] mountOptions" },
-    [DOC_ALL] = { NULL },
-    [DOC_NONE] = { "refuse mounts[1].uidMappings linux.mountExtensions.idmap.enabled",
-                   "refuse mounts[1].options[1] linux.mountExtensions.idmap.enabled",
-                   "refuse mounts[1].options[1] mountOptions",
-                   "warn mounts[1].options[0] mountOptions" },
-    /* The one exception to "unknown is never refused". */
-    [DOC_EMPTY] = { "refuse mounts[1].uidMappings linux.mountExtensions.idmap.enabled",
-                    "refuse mounts[1].options[1] linux.mountExtensions.idmap.enabled",
-                    "unknown mounts[1].options[1] mountOptions" },
+    /* Refused by the empty document too: the one exception to "unknown is never refused". */
+    { "r.rr", "mounts[1].uidMappings linux.mountExtensions.idmap.enabled" },
+    { "r.rr", "mounts[1].options[1] linux.mountExtensions.idmap.enabled" },
+    { "r.ru", "mounts[1].options[1] mountOptions" },
+    { "..w.", "mounts[1].options[0] mountOptions" },
   } },
   { "seccomp", seccomp_config, {
-    /* runc 1.1.5 reports neither flag list (and errors on any flag by itself). */
-    [DOC_RUNC115] = { "refuse linux.seccomp.architectures[1] linux.seccomp.archs",
-                      "unknown linux.seccomp.flags[0] linux.seccomp.supportedFlags",
-                      "unknown linux.seccomp.flags[1] linux.seccomp.supportedFlags" },
-    /* Known to the runtime, missing on this host. */
-    [DOC_ALL] = { "refuse linux.seccomp.flags[1] linux.seccomp.supportedFlags" },
-    [DOC_NONE] = { "refuse linux.seccomp linux.seccomp.enabled",
-                   "refuse linux.seccomp.defaultAction linux.seccomp.actions",
-                   "refuse linux.seccomp.syscalls[0].action linux.seccomp.actions",
-                   "refuse linux.seccomp.syscalls[0].args[0].op linux.seccomp.operators",
-                   "refuse linux.seccomp.architectures[0] linux.seccomp.archs",
-                   "refuse linux.seccomp.architectures[1] linux.seccomp.archs",
-                   "refuse linux.seccomp.flags[0] linux.seccomp.supportedFlags",
-                   "refuse linux.seccomp.flags[1] linux.seccomp.supportedFlags" },
-    [DOC_EMPTY] = { "unknown linux.seccomp linux.seccomp.enabled",
-                    "unknown linux.seccomp.defaultAction linux.seccomp.actions",
-                    "unknown linux.seccomp.syscalls[0].action linux.seccomp.actions",
-                    "unknown linux.seccomp.syscalls[0].args[0].op linux.seccomp.operators",
-                    "unknown linux.seccomp.architectures[0] linux.seccomp.archs",
-                    "unknown linux.seccomp.architectures[1] linux.seccomp.archs",
-                    "unknown linux.seccomp.flags[0] linux.seccomp.supportedFlags",
-                    "unknown linux.seccomp.flags[1] linux.seccomp.supportedFlags" },
+    { "..ru", "linux.seccomp linux.seccomp.enabled" },
+    { "..ru", "linux.seccomp.defaultAction linux.seccomp.actions" },
+    { "..ru", "linux.seccomp.syscalls[0].action linux.seccomp.actions" },
+    { "..ru", "linux.seccomp.syscalls[0].args[0].op linux.seccomp.operators" },
+    { "..ru", "linux.seccomp.architectures[0] linux.seccomp.archs" },
+    { "r.ru", "linux.seccomp.architectures[1] linux.seccomp.archs" },
+    /* runc 1.1.5 reports neither flag list (and errors on any flag by itself); spec-1.2-all
+     * knows WAIT_KILLABLE_RECV but this host does not have it. */
+    { "u.ru", "linux.seccomp.flags[0] linux.seccomp.supportedFlags" },
+    { "urru", "linux.seccomp.flags[1] linux.seccomp.supportedFlags" },
   } },
   { "lsm", lsm_config, {
-    [DOC_RUNC115] = { NULL },
-    [DOC_ALL] = { NULL },
-    [DOC_NONE] = { "refuse process.apparmorProfile linux.apparmor.enabled",
-                   "refuse process.selinuxLabel linux.selinux.enabled",
-                   "refuse linux.mountLabel linux.selinux.enabled" },
-    [DOC_EMPTY] = { "unknown process.apparmorProfile linux.apparmor.enabled",
-                    "unknown process.selinuxLabel linux.selinux.enabled",
-                    "unknown linux.mountLabel linux.selinux.enabled" },
+    { "..ru", "process.apparmorProfile linux.apparmor.enabled" },
+    { "..ru", "process.selinuxLabel linux.selinux.enabled" },
+    { "..ru", "linux.mountLabel linux.selinux.enabled" },
   } },
   { "newer", newer_config, {
+    { "www.", "ociVersion ociVersionMax" },
+    { "...u", "ociVersion ociVersionMin" },
+    { "..ru", "hooks.createRuntime hooks" },
+    { "rrru", "hooks.fooHook hooks" },
+    { "r.ru", "linux.namespaces[0].type linux.namespaces" },
+    { "uuuu", "linux.netDevices.eth1 linux.netDevices.enabled" },
+    { "uwru", "annotations[\"run.oci.keep_original_groups\"] potentiallyUnsafeConfigAnnotations" },
+    { "uwru", "annotations[\"org.systemd.property.TimeoutStopUSec\"] potentiallyUnsafeConfigAnnotations" },
+    { "u.wu", "linux.intelRdt linux.intelRdt.enabled" },
+    { "uuuu", "linux.intelRdt.schemata linux.intelRdt.schemata" },
     /* runc 1.1.5 omits linux.cgroup.rdma yet supports RDMA: unknown, not unsupported. */
-    [DOC_RUNC115] = { "warn ociVersion ociVersionMax",
-                      "refuse hooks.fooHook hooks",
-                      "refuse linux.namespaces[0].type linux.namespaces",
-                      "unknown linux.netDevices.eth1 linux.netDevices.enabled",
-                      "unknown annotations[\"run.oci.keep_original_groups\"] potentiallyUnsafeConfigAnnotations",
-                      "unknown annotations[\"org.systemd.property.TimeoutStopUSec\"] "
-                      "potentiallyUnsafeConfigAnnotations",
-                      "unknown linux.intelRdt linux.intelRdt.enabled",
-                      "unknown linux.intelRdt.schemata linux.intelRdt.schemata",
-                      "unknown linux.resources.rdma linux.cgroup.rdma",
-                      "unknown linux.memoryPolicy.mode linux.memoryPolicy.modes",
-                      "unknown linux.memoryPolicy.flags[0] linux.memoryPolicy.flags",
-                      "unknown process.ioPriority -" },
-    [DOC_ALL] = { "warn ociVersion ociVersionMax",
-                  "refuse hooks.fooHook hooks",
-                  "unknown linux.netDevices.eth1 linux.netDevices.enabled",
-                  "warn annotations[\"run.oci.keep_original_groups\"] potentiallyUnsafeConfigAnnotations",
-                  "warn annotations[\"org.systemd.property.TimeoutStopUSec\"] potentiallyUnsafeConfigAnnotations",
-                  "unknown linux.intelRdt.schemata linux.intelRdt.schemata",
-                  "unknown linux.memoryPolicy.mode linux.memoryPolicy.modes",
-                  "unknown linux.memoryPolicy.flags[0] linux.memoryPolicy.flags",
-                  "unknown process.ioPriority -" },
-    [DOC_NONE] = { "warn ociVersion ociVersionMax",
-                   "refuse hooks.createRuntime hooks",
-                   "refuse hooks.fooHook hooks",
-                   "refuse linux.namespaces[0].type linux.namespaces",
-                   "unknown linux.netDevices.eth1 linux.netDevices.enabled",
-                   "refuse annotations[\"run.oci.keep_original_groups\"] potentiallyUnsafeConfigAnnotations",
-                   "refuse annotations[\"org.systemd.property.TimeoutStopUSec\"] "
-                   "potentiallyUnsafeConfigAnnotations",
-                   "warn linux.intelRdt linux.intelRdt.enabled",
-                   "unknown linux.intelRdt.schemata linux.intelRdt.schemata",
-                   "warn linux.resources.rdma linux.cgroup.rdma",
-                   "unknown linux.memoryPolicy.mode linux.memoryPolicy.modes",
-                   "unknown linux.memoryPolicy.flags[0] linux.memoryPolicy.flags",
-                   "unknown process.ioPriority -" },
-    [DOC_EMPTY] = { "unknown ociVersion ociVersionMin",
-                    "unknown hooks.createRuntime hooks",
-                    "unknown hooks.fooHook hooks",
-                    "unknown linux.namespaces[0].type linux.namespaces",
-                    "unknown linux.netDevices.eth1 linux.netDevices.enabled",
-                    "unknown annotations[\"run.oci.keep_original_groups\"] potentiallyUnsafeConfigAnnotations",
-                    "unknown annotations[\"org.systemd.property.TimeoutStopUSec\"] "
-                    "potentiallyUnsafeConfigAnnotations",
-                    "unknown linux.intelRdt linux.intelRdt.enabled",
-                    "unknown linux.intelRdt.schemata linux.intelRdt.schemata",
-                    "unknown linux.resources.rdma linux.cgroup.rdma",
-                    "unknown linux.memoryPolicy.mode linux.memoryPolicy.modes",
-                    "unknown linux.memoryPolicy.flags[0] linux.memoryPolicy.flags",
-                    "unknown process.ioPriority -" },
+    { "u.wu", "linux.resources.rdma linux.cgroup.rdma" },
+    { "uuuu", "linux.memoryPolicy.mode linux.memoryPolicy.modes" },
+    { "uuuu", "linux.memoryPolicy.flags[0] linux.memoryPolicy.flags" },
+    { "uuuu", "process.ioPriority -" },
   } },
 };
 
@@ -220,15 +160,27 @@ render_findings(const struct check_result *res)
   return buf;
 }
 
+/* The rows of `c` that document `d` has a finding for, rendered as render_findings does. */
 static char *
-render_expected(const char *const *lines)
+render_expected(const struct check_case *c, enum doc d)
 {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
   assert_non_null(f);
-  for (size_t i = 0; i < MAX_EXPECTED && lines[i]; i++)
-    fprintf(f, "%s\n", lines[i]);
+  for (size_t i = 0; i < MAX_FINDINGS && c->rows[i].finding; i++)
+    {
+      if (strlen(c->rows[i].severity) != N_DOCS)
+        fail_msg("config %s, row %zu: \"%s\" is not one severity per document", c->name, i, c->rows[i].severity);
+      switch (c->rows[i].severity[d])
+        {
+        case '.': break;
+        case 'r': fprintf(f, "refuse %s\n", c->rows[i].finding); break;
+        case 'w': fprintf(f, "warn %s\n", c->rows[i].finding); break;
+        case 'u': fprintf(f, "unknown %s\n", c->rows[i].finding); break;
+        default: fail_msg("config %s, row %zu: severity '%c'", c->name, i, c->rows[i].severity[d]);
+        }
+    }
   fclose(f);
   return buf;
 }
@@ -251,7 +203,7 @@ test_findings_table(void **state)
           struct check_result res;
           assert_int_equal(check_config(config, docs[d], &res, NULL), 0);
           _cleanup_free_ char *got = render_findings(&res);
-          _cleanup_free_ char *want = render_expected(check_cases[c].expected[d]);
+          _cleanup_free_ char *want = render_expected(&check_cases[c], d);
           if (strcmp(got, want) != 0)
             fail_msg("config %s x %s:\n--- want\n%s--- got\n%s", check_cases[c].name, doc_files[d], want, got);
           size_t refuse = 0, warn = 0, unknown = 0;
@@ -425,14 +377,6 @@ test_needs_features(void **state)
 
 /* ---- no `features` call without a need: a recording runtime ---------------------------------- */
 
-static char *
-write_recording_runtime(const char *dir, const char *calls, const char *features_file)
-{
-  char *path = tu_write_recording_runtime(dir, calls, features_file);
-  assert_non_null(path);
-  return path;
-}
-
 static int
 count_lines(const char *path)
 {
@@ -459,10 +403,7 @@ gate_on(const char *runtime, const char *root, const char *config_json, wedge_er
 static void
 test_no_features_call_without_need(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *features = NULL;
-  assert_true(asprintf(&features, "%s/tests/fixtures/features/spec-1.2-none.json", WEDGE_SOURCE_ROOT) > 0);
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls, features);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, "spec-1.2-none.json");
 
   for (size_t i = 0; i < sizeof(needs_cases) / sizeof(needs_cases[0]); i++)
     {
@@ -470,14 +411,14 @@ test_no_features_call_without_need(void **state)
         continue;
       _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
       /* A runtime that says no to everything: only an unasked runtime lets these through. */
-      assert_int_equal(gate_on(rt, NULL, needs_cases[i].config, &err), 0);
-      assert_int_equal(count_lines(calls), 0);
+      assert_int_equal(gate_on(ff.runtime, NULL, needs_cases[i].config, &err), 0);
+      assert_int_equal(count_lines(ff.calls), 0);
     }
 
   /* The same runtime is asked once a config needs it, so the silence above means something. */
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(gate_on(rt, NULL, lsm_config, &err), -EOPNOTSUPP);
-  assert_int_equal(count_lines(calls), 1);
+  assert_int_equal(gate_on(ff.runtime, NULL, lsm_config, &err), -EOPNOTSUPP);
+  assert_int_equal(count_lines(ff.calls), 1);
   assert_int_equal(err.status, WEDGE_FAILED_PRECONDITION);
   /* Every refusal listed, not only the first. */
   const char *msg = wedge_error_message(&err);
@@ -516,16 +457,12 @@ cache_get(const char *runtime, const char *dir, json_t **ret, wedge_error_t *err
 static void
 test_cache_hit(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *features = NULL;
-  assert_true(asprintf(&features, "%s/tests/fixtures/features/runc-1.1.5.json", WEDGE_SOURCE_ROOT) > 0);
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls, features);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, "runc-1.1.5.json");
 
   json_t *a = NULL, *b = NULL;
-  assert_int_equal(cache_get(rt, root, &a, NULL), 0);
-  assert_int_equal(cache_get(rt, root, &b, NULL), 0);
-  assert_int_equal(count_lines(calls), 1);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &a, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &b, NULL), 0);
+  assert_int_equal(count_lines(ff.calls), 1);
   assert_true(json_equal(a, b));
   assert_string_equal(json_string_value(json_object_get(a, "ociVersionMax")), "1.0.2-dev");
   json_decref(a);
@@ -535,79 +472,69 @@ test_cache_hit(void **state)
   for (int i = 0; i < 100; i++)
     {
       _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-      assert_int_equal(gate_on(rt, root, idmap_config, &err), -EOPNOTSUPP);
+      assert_int_equal(gate_on(ff.runtime, ff.root, idmap_config, &err), -EOPNOTSUPP);
       assert_contains(wedge_error_message(&err), "mounts[1].uidMappings (/data)");
     }
-  assert_int_equal(count_lines(calls), 1);
+  assert_int_equal(count_lines(ff.calls), 1);
 
   /* No cache dir: asked every time. */
-  assert_int_equal(cache_get(rt, NULL, &a, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, NULL, &a, NULL), 0);
   json_decref(a);
-  assert_int_equal(count_lines(calls), 2);
+  assert_int_equal(count_lines(ff.calls), 2);
 }
 
 static void
 test_cache_replaced_binary(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *runc = NULL, *all = NULL;
-  assert_true(asprintf(&runc, "%s/tests/fixtures/features/runc-1.1.5.json", WEDGE_SOURCE_ROOT) > 0);
-  assert_true(asprintf(&all, "%s/tests/fixtures/features/spec-1.2-all.json", WEDGE_SOURCE_ROOT) > 0);
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls, runc);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, "runc-1.1.5.json");
 
   json_t *f = NULL;
-  assert_int_equal(cache_get(rt, root, &f, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &f, NULL), 0);
   assert_null(json_object_get(json_object_get(f, "linux"), "mountExtensions"));
   json_decref(f);
 
   /* An upgrade installs a new binary at the same path. */
-  _cleanup_free_ char *rt2 = write_recording_runtime(*state, calls, all);
-  assert_string_equal(rt, rt2);
-  assert_int_equal(cache_get(rt, root, &f, NULL), 0);
-  assert_int_equal(count_lines(calls), 2);
+  fake_features_answer(&ff, "spec-1.2-all.json");
+  assert_int_equal(cache_get(ff.runtime, ff.root, &f, NULL), 0);
+  assert_int_equal(count_lines(ff.calls), 2);
   assert_true(json_is_true(json_object_get(
     json_object_get(json_object_get(json_object_get(f, "linux"), "mountExtensions"), "idmap"), "enabled")));
   json_decref(f);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(gate_on(rt, root, idmap_config, &err), 0);
-  assert_int_equal(count_lines(calls), 2);
+  assert_int_equal(gate_on(ff.runtime, ff.root, idmap_config, &err), 0);
+  assert_int_equal(count_lines(ff.calls), 2);
 }
 
 static void
 test_cache_corrupt_file_is_rewritten(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *features = NULL;
-  assert_true(asprintf(&features, "%s/tests/fixtures/features/runc-1.1.5.json", WEDGE_SOURCE_ROOT) > 0);
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls, features);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, "runc-1.1.5.json");
 
   json_t *f = NULL;
-  assert_int_equal(cache_get(rt, root, &f, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &f, NULL), 0);
   json_decref(f);
-  _cleanup_free_ char *file = cache_file(root);
+  _cleanup_free_ char *file = cache_file(ff.root);
   assert_non_null(file);
   struct stat st;
   assert_int_equal(stat(file, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0600);
 
   assert_int_equal(tu_write_file(file, "{\"format\": 1, \"binary\": ", 0600), 0);
-  assert_int_equal(cache_get(rt, root, &f, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &f, NULL), 0);
   assert_string_equal(json_string_value(json_object_get(f, "ociVersionMin")), "1.0.0");
   json_decref(f);
-  assert_int_equal(count_lines(calls), 2);
+  assert_int_equal(count_lines(ff.calls), 2);
   json_t *rewritten = json_load_file(file, 0, NULL);
   assert_non_null(rewritten);
   assert_non_null(json_object_get(rewritten, "features"));
   json_decref(rewritten);
 
-  assert_int_equal(cache_get(rt, root, &f, NULL), 0);
+  assert_int_equal(cache_get(ff.runtime, ff.root, &f, NULL), 0);
   json_decref(f);
-  assert_int_equal(count_lines(calls), 2);
+  assert_int_equal(count_lines(ff.calls), 2);
 
   /* No temporary file is left behind. */
-  _cleanup_free_ char *tmp_pattern = tu_path(root, ".wedge-features-*");
+  _cleanup_free_ char *tmp_pattern = tu_path(ff.root, ".wedge-features-*");
   glob_t g;
   assert_int_equal(glob(tmp_pattern, GLOB_PERIOD, NULL, &g), GLOB_NOMATCH);
 }
@@ -615,24 +542,22 @@ test_cache_corrupt_file_is_rewritten(void **state)
 static void
 test_cache_too_old_is_cached(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls, NULL);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, NULL);
   for (int i = 0; i < 3; i++)
     {
       json_t *f = NULL;
       _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-      assert_int_equal(cache_get(rt, root, &f, &err), -EOPNOTSUPP);
+      assert_int_equal(cache_get(ff.runtime, ff.root, &f, &err), -EOPNOTSUPP);
       assert_null(f);
       assert_int_equal(err.status, WEDGE_UNIMPLEMENTED);
       assert_contains(wedge_error_message(&err), "too old");
     }
-  assert_int_equal(count_lines(calls), 1);
+  assert_int_equal(count_lines(ff.calls), 1);
 
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(gate_on(rt, root, idmap_config, &err), -EOPNOTSUPP);
+  assert_int_equal(gate_on(ff.runtime, ff.root, idmap_config, &err), -EOPNOTSUPP);
   assert_contains(wedge_error_message(&err), "is too old");
-  assert_int_equal(count_lines(calls), 1);
+  assert_int_equal(count_lines(ff.calls), 1);
 }
 
 static void

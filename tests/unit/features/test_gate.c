@@ -7,6 +7,7 @@
 
 #include "base/cleanup.h"
 #include "features/gate.h"
+#include "fake_runtime.h"
 #include "testutil.h"
 
 #define IDMAP_CONFIG                                                                               \
@@ -20,15 +21,6 @@
   "{\"ociVersion\": \"1.0.2\", \"mounts\": ["                                                      \
   "{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},"                        \
   "{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"/srv\", \"options\": [\"rbind\"]}]}"
-
-static bool
-have_binary(const char *name)
-{
-  _cleanup_free_ char *cmd = NULL;
-  if (asprintf(&cmd, "command -v %s >/dev/null 2>&1", name) < 0)
-    return false;
-  return system(cmd) == 0;
-}
 
 static void
 write_config(const char *dir, const char *json)
@@ -74,11 +66,7 @@ test_first_idmap_mount(void **state)
 static void
 test_runc_115_without_mount_extensions_is_refused(void **state)
 {
-  if (!have_binary("runc"))
-    {
-      print_message("skipped: runc is not installed\n");
-      skip();
-    }
+  tu_require_binary("runc");
   write_config(*state, IDMAP_CONFIG);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(run_gate(*state, "runc", &err), -EOPNOTSUPP);
@@ -94,11 +82,7 @@ test_runc_115_without_mount_extensions_is_refused(void **state)
 static void
 test_crun_181_without_features_is_too_old(void **state)
 {
-  if (!have_binary("crun"))
-    {
-      print_message("skipped: crun is not installed\n");
-      skip();
-    }
+  tu_require_binary("crun");
   write_config(*state, IDMAP_CONFIG);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(run_gate(*state, "crun", &err), -EOPNOTSUPP);
@@ -114,25 +98,24 @@ static const char features_idmap[] =
   "{\"ociVersionMin\": \"1.0.0\", \"ociVersionMax\": \"1.2.0\","
   " \"linux\": {\"mountExtensions\": {\"idmap\": {\"enabled\": %s}}}}";
 
-static char *
-write_features_runtime(const char *dir, const char *enabled)
+/* A runtime that reports idmapped mounts enabled or not. */
+static struct fake_features
+features_runtime(const char *dir, const char *enabled)
 {
   _cleanup_free_ char *json = NULL;
-  _cleanup_free_ char *body = NULL;
   assert_true(asprintf(&json, features_idmap, enabled) > 0);
-  assert_true(asprintf(&body, "[ \"$1\" = features ] || exit 1\necho '%s'", json) > 0);
-  char *path = tu_write_script(dir, "fake-runtime", body);
-  assert_non_null(path);
-  return path;
+  _cleanup_free_ char *features = tu_path(dir, "features.json");
+  assert_int_equal(tu_write_file(features, json, 0644), 0);
+  return fake_features_new(dir, features);
 }
 
 static void
 test_runtime_with_idmap_is_allowed(void **state)
 {
   write_config(*state, IDMAP_CONFIG);
-  _cleanup_free_ char *rt = write_features_runtime(*state, "true");
+  _cleanup_fake_features_ struct fake_features ff = features_runtime(*state, "true");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(run_gate(*state, rt, &err), 0);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), 0);
   assert_string_equal(wedge_error_message(&err), "");
 }
 
@@ -140,9 +123,9 @@ static void
 test_runtime_with_idmap_disabled_is_refused(void **state)
 {
   write_config(*state, IDMAP_CONFIG);
-  _cleanup_free_ char *rt = write_features_runtime(*state, "false");
+  _cleanup_fake_features_ struct fake_features ff = features_runtime(*state, "false");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(run_gate(*state, rt, &err), -EOPNOTSUPP);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), -EOPNOTSUPP);
   assert_contains(wedge_error_message(&err), "does not support idmapped mounts");
   /* Every refusal is listed, not only the first. */
   assert_contains(wedge_error_message(&err), "refused (2): mounts[1].uidMappings");
@@ -160,32 +143,21 @@ test_missing_runtime_is_not_called_too_old(void **state)
   assert_null(strstr(wedge_error_message(&err), "too old"));
 }
 
-static char *
-write_recording_runtime(const char *dir, const char *calls)
-{
-  _cleanup_free_ char *body = NULL;
-  assert_true(asprintf(&body, "echo \"$*\" >> '%s'\nexit 1", calls) > 0);
-  char *path = tu_write_script(dir, "recording-runtime", body);
-  assert_non_null(path);
-  return path;
-}
-
 static void
 test_features_not_run_without_idmap_mounts(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, NULL);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
 
   write_config(*state, PLAIN_CONFIG);
-  assert_int_equal(run_gate(*state, rt, &err), 0);
-  _cleanup_free_ char *recorded = tu_read_file(calls);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), 0);
+  _cleanup_free_ char *recorded = tu_read_file(ff.calls);
   assert_true(recorded == NULL || recorded[0] == '\0');
 
   /* The same runtime is asked once the config needs it, so the silence above means something. */
   write_config(*state, IDMAP_CONFIG);
-  assert_int_equal(run_gate(*state, rt, &err), -EOPNOTSUPP);
-  _cleanup_free_ char *recorded2 = tu_read_file(calls);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), -EOPNOTSUPP);
+  _cleanup_free_ char *recorded2 = tu_read_file(ff.calls);
   assert_non_null(recorded2);
   assert_contains(recorded2, "features");
 }
@@ -194,18 +166,17 @@ static void
 test_invalid_config_reports_path_line_column(void **state)
 {
   write_config(*state, "{\"mounts\": [\n  {\"destination\": \"/x\",}\n]}");
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *rt = write_recording_runtime(*state, calls);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, NULL);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(run_gate(*state, rt, &err), -EINVAL);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), -EINVAL);
   _cleanup_free_ char *want = NULL;
   assert_true(asprintf(&want, "%s/config.json: invalid JSON at line 2, column ", (char *) *state) > 0);
   assert_memory_equal(wedge_error_message(&err), want, strlen(want));
-  assert_null(tu_read_file(calls));
+  assert_null(tu_read_file(ff.calls));
 
   _cleanup_free_ char *config = tu_path(*state, "config.json");
   unlink(config);
-  assert_int_equal(run_gate(*state, rt, &err), -ENOENT);
+  assert_int_equal(run_gate(*state, ff.runtime, &err), -ENOENT);
   assert_contains(wedge_error_message(&err), config);
 }
 

@@ -13,24 +13,9 @@
 #include "google/protobuf/any.pb-c.h"
 #include "runc_options.pb-c.h"
 #include "features/runtime_info.h"
+#include "fake_runtime.h"
 #include "testutil.h"
 #include "types_introspection.pb-c.h"
-
-static char *
-write_runtime(const char *dir, const char *calls, const char *features_file)
-{
-  char *path = tu_write_recording_runtime(dir, calls, features_file);
-  assert_non_null(path);
-  return path;
-}
-
-static char *
-fixture(const char *name)
-{
-  char *p = NULL;
-  assert_true(asprintf(&p, "%s/tests/fixtures/features/%s", WEDGE_SOURCE_ROOT, name) > 0);
-  return p;
-}
 
 /* The stdin containerd writes: Any{type_url, value}. Malloc'd into *ret. */
 static size_t
@@ -101,13 +86,10 @@ count_cache_files(const char *dir)
 static void
 test_info_carries_features_document(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *root = tu_path(*state, "root");
-  _cleanup_free_ char *features = fixture("spec-1.2-all.json");
-  _cleanup_free_ char *rt = write_runtime(*state, calls, features);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, "spec-1.2-all.json");
 
   _cleanup_free_ uint8_t *stdin_bytes = NULL;
-  size_t stdin_len = pack_runc_options(rt, root, &stdin_bytes);
+  size_t stdin_len = pack_runc_options(ff.runtime, ff.root, &stdin_bytes);
   Containerd__Types__RuntimeInfo *info = build_info(stdin_bytes, stdin_len, NULL, 0);
   assert_string_equal(info->name, "io.containerd.wedge.v2");
   assert_non_null(info->version);
@@ -118,8 +100,8 @@ test_info_carries_features_document(void **state)
   Containerd__Runc__V1__Options *echoed = containerd__runc__v1__options__unpack(NULL, info->options->value.len,
                                                                                 info->options->value.data);
   assert_non_null(echoed);
-  assert_string_equal(echoed->binary_name, rt);
-  assert_string_equal(echoed->root, root);
+  assert_string_equal(echoed->binary_name, ff.runtime);
+  assert_string_equal(echoed->root, ff.root);
   containerd__runc__v1__options__free_unpacked(echoed, NULL);
   assert_non_null(info->features);
   assert_string_equal(info->features->type_url,
@@ -132,44 +114,42 @@ test_info_carries_features_document(void **state)
   containerd__types__runtime_info__free_unpacked(info, NULL);
 
   /* Cached in Options.root itself (no namespace with -info): a second -info does not ask again. */
-  assert_int_equal(count_cache_files(root), 1);
+  assert_int_equal(count_cache_files(ff.root), 1);
   info = build_info(stdin_bytes, stdin_len, NULL, 0);
   assert_non_null(info->features);
   containerd__types__runtime_info__free_unpacked(info, NULL);
-  _cleanup_free_ char *recorded = tu_read_file(calls);
+  _cleanup_free_ char *recorded = tu_read_file(ff.calls);
   assert_string_equal(recorded, "features\n");
 }
 
 static void
 test_info_default_root_and_binary(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *root = tu_path(*state, "default-root");
-  _cleanup_free_ char *features = fixture("runc-1.1.5.json");
-  _cleanup_free_ char *rt = write_runtime(*state, calls, features);
+  _cleanup_free_ char *default_root = tu_path(*state, "default-root");
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, "runc-1.1.5.json");
 
   /* No options at all: "runc" from PATH, cached in the default root, options left out. */
   _cleanup_free_ char *bindir = tu_path(*state, "bin");
   _cleanup_free_ char *runc = tu_path(bindir, "runc");
   assert_int_equal(mkdir(bindir, 0755), 0);
-  assert_int_equal(symlink(rt, runc), 0);
+  assert_int_equal(symlink(ff.runtime, runc), 0);
   const char *saved = getenv("PATH");
   _cleanup_free_ char *saved_path = saved ? strdup(saved) : NULL;
   _cleanup_free_ char *path = NULL;
   assert_true(asprintf(&path, "%s:/usr/bin:/bin", bindir) > 0);
   assert_int_equal(setenv("PATH", path, 1), 0);
 
-  Containerd__Types__RuntimeInfo *info = build_info(NULL, 0, root, 0);
+  Containerd__Types__RuntimeInfo *info = build_info(NULL, 0, default_root, 0);
   assert_null(info->options);
   assert_non_null(info->features);
   containerd__types__runtime_info__free_unpacked(info, NULL);
-  assert_int_equal(count_cache_files(root), 1);
+  assert_int_equal(count_cache_files(default_root), 1);
 
   /* Another options type: run with the defaults, as Create does, and echo it. */
   static const uint8_t other_value[] = { 0x0a, 0x03, 'a', 'b', 'c' };
   _cleanup_free_ uint8_t *other = NULL;
   size_t other_len = pack_any("runtimeoptions.v1.Options", other_value, sizeof(other_value), &other);
-  info = build_info(other, other_len, root, 0);
+  info = build_info(other, other_len, default_root, 0);
   assert_non_null(info->options);
   assert_string_equal(info->options->type_url, "runtimeoptions.v1.Options");
   assert_non_null(info->features);
@@ -179,17 +159,16 @@ test_info_default_root_and_binary(void **state)
     setenv("PATH", saved_path, 1);
   else
     unsetenv("PATH");
-  _cleanup_free_ char *recorded = tu_read_file(calls);
+  _cleanup_free_ char *recorded = tu_read_file(ff.calls);
   assert_string_equal(recorded, "features\n");
 }
 
 static void
 test_info_without_features(void **state)
 {
-  _cleanup_free_ char *calls = tu_path(*state, "calls");
-  _cleanup_free_ char *rt = write_runtime(*state, calls, NULL);
+  _cleanup_fake_features_ struct fake_features ff = fake_features_new(*state, NULL);
   _cleanup_free_ uint8_t *stdin_bytes = NULL;
-  size_t stdin_len = pack_runc_options(rt, NULL, &stdin_bytes);
+  size_t stdin_len = pack_runc_options(ff.runtime, NULL, &stdin_bytes);
   /* As containerd-shim-runc-v2: a runtime that cannot describe itself gives no features. */
   Containerd__Types__RuntimeInfo *info = build_info(stdin_bytes, stdin_len, NULL, 0);
   assert_null(info->features);

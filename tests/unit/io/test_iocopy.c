@@ -19,13 +19,15 @@
 #include <cmocka.h>
 
 #include "base/cleanup.h"
+#include "fifo_loop.h"
 #include "io/iocopy.h"
 
+/* The container's FIFOs (c-*) and a second container's stdout (d-stdout), on a loop of the
+ * test's own (fifo_loop.h). */
 struct fixture
 {
-  char dir[64];
-  char in[128], out[128], err[128], out2[128];
-  struct loop *loop;
+  struct fifo_loop fl;
+  char *in, *out, *err, *out2;
 };
 
 static int
@@ -33,19 +35,13 @@ setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof(*f));
   assert_non_null(f);
-  snprintf(f->dir, sizeof(f->dir), "/tmp/wedge-iocopy-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  snprintf(f->in, sizeof(f->in), "%s/c-stdin", f->dir);
-  snprintf(f->out, sizeof(f->out), "%s/c-stdout", f->dir);
-  snprintf(f->err, sizeof(f->err), "%s/c-stderr", f->dir);
-  snprintf(f->out2, sizeof(f->out2), "%s/d-stdout", f->dir);
-  assert_int_equal(mkfifo(f->in, 0700), 0);
-  assert_int_equal(mkfifo(f->out, 0700), 0);
-  assert_int_equal(mkfifo(f->err, 0700), 0);
-  assert_int_equal(mkfifo(f->out2, 0700), 0);
+  fifo_loop_init(&f->fl);
   /* As the shim does: a write to a pipe whose reader left must fail, not kill us. */
   signal(SIGPIPE, SIG_IGN);
-  assert_int_equal(loop_new(&f->loop, NULL), 0);
+  f->in = fifo_loop_mkfifo(&f->fl, "c-stdin");
+  f->out = fifo_loop_mkfifo(&f->fl, "c-stdout");
+  f->err = fifo_loop_mkfifo(&f->fl, "c-stderr");
+  f->out2 = fifo_loop_mkfifo(&f->fl, "d-stdout");
   *state = f;
   return 0;
 }
@@ -54,31 +50,13 @@ static int
 teardown(void **state)
 {
   struct fixture *f = *state;
-  loop_free(f->loop);
-  unlink(f->in);
-  unlink(f->out);
-  unlink(f->err);
-  unlink(f->out2);
-  /* What a test makes beside the FIFOs, removed here too so that a failed assertion leaves
-   * nothing behind. */
-  static const char *const others[] = { "regular", "link-fifo", "link-file" };
-  for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
-    {
-      char other[160];
-      snprintf(other, sizeof(other), "%s/%s", f->dir, others[i]);
-      unlink(other);
-    }
-  rmdir(f->dir);
+  fifo_loop_destroy(&f->fl);
+  free(f->in);
+  free(f->out);
+  free(f->err);
+  free(f->out2);
   free(f);
   return 0;
-}
-
-static int64_t
-now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -91,9 +69,9 @@ exit_loop_when_done(struct iocopy *io, void *data)
 static void
 run_until_done(struct fixture *f, struct iocopy *io)
 {
-  iocopy_on_done(io, exit_loop_when_done, f->loop);
+  iocopy_on_done(io, exit_loop_when_done, f->fl.loop);
   alarm(60);
-  assert_int_equal(loop_run(f->loop), 0);
+  assert_int_equal(loop_run(f->fl.loop), 0);
   alarm(0);
   assert_true(iocopy_is_done(io));
 }
@@ -126,7 +104,7 @@ test_empty_paths_mean_no_copying(void **state)
   struct iocopy *io = NULL;
   struct iocopy_config cfg = { .stdin_path = "", .stdout_path = NULL, .stderr_path = "",
                                .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, NULL), 0);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, NULL), 0);
   struct oci_stdio s = iocopy_runtime_stdio(io);
   assert_int_equal(s.in, -1);
   assert_int_equal(s.out, -1);
@@ -246,7 +224,7 @@ test_stdout_8mib_slow_reader_intact_and_bounded(void **state)
   struct iocopy *io = NULL;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   struct iocopy_config cfg = { .stdout_path = f->out, .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, &err), 0);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, &err), 0);
   struct oci_stdio s = iocopy_runtime_stdio(io);
   assert_int_equal(s.in, -1);
   assert_true(s.out >= 0);
@@ -259,7 +237,7 @@ test_stdout_8mib_slow_reader_intact_and_bounded(void **state)
   iocopy_close_runtime_ends(io);
   assert_false(iocopy_is_done(io));
 
-  assert_int_equal(loop_add_timer(f->loop, 0, probe_memory, &m, &m.timer, NULL), 0);
+  assert_int_equal(loop_add_timer(f->fl.loop, 0, probe_memory, &m, &m.timer, NULL), 0);
   run_until_done(f, io);
   loop_source_free(m.timer);
 
@@ -295,7 +273,7 @@ collect_at_done(struct iocopy *io, void *data)
   d->calls++;
   d->out_n = read_all_available(d->out_rd, d->out, sizeof(d->out));
   d->err_n = read_all_available(d->err_rd, d->err, sizeof(d->err));
-  loop_exit(d->f->loop, 0);
+  loop_exit(d->f->fl.loop, 0);
 }
 
 static void
@@ -320,7 +298,7 @@ test_output_before_exit_is_delivered_before_done(void **state)
 
   struct iocopy *io = NULL;
   struct iocopy_config cfg = { .stdout_path = f->out, .stderr_path = f->err, .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, NULL), 0);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, NULL), 0);
   struct oci_stdio s = iocopy_runtime_stdio(io);
 
   pid_t child = fork();
@@ -340,7 +318,7 @@ test_output_before_exit_is_delivered_before_done(void **state)
   iocopy_close_runtime_ends(io);
   iocopy_on_done(io, collect_at_done, &d);
   alarm(30);
-  assert_int_equal(loop_run(f->loop), 0);
+  assert_int_equal(loop_run(f->fl.loop), 0);
   alarm(0);
   assert_int_equal(d.calls, 1);
 
@@ -368,20 +346,12 @@ test_output_before_exit_is_delivered_before_done(void **state)
 }
 
 static void
-run_for(struct fixture *f, int ms)
-{
-  int64_t end = now_ms() + ms;
-  while (now_ms() < end)
-    assert_true(loop_run_once(f->loop, 10) >= 0);
-}
-
-static void
 test_stdin_eof_propagates_after_close_io(void **state)
 {
   struct fixture *f = *state;
   struct iocopy *io = NULL;
   struct iocopy_config cfg = { .stdin_path = f->in, .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, NULL), 0);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, NULL), 0);
   /* stdin does not count towards done. */
   assert_true(iocopy_is_done(io));
 
@@ -397,30 +367,16 @@ test_stdin_eof_propagates_after_close_io(void **state)
   close(client);
 
   char buf[64];
-  struct pollfd p = { .fd = container, .events = POLLIN };
-  size_t got = 0;
-  int64_t end = now_ms() + 5000;
-  while (got < 6 && now_ms() < end)
-    {
-      assert_true(loop_run_once(f->loop, 10) >= 0);
-      if (poll(&p, 1, 0) == 1)
-        {
-          ssize_t n = read(container, buf + got, sizeof(buf) - got);
-          assert_true(n > 0);
-          got += (size_t) n;
-        }
-    }
-  assert_int_equal(got, 6);
+  assert_int_equal(fifo_loop_read(&f->fl, container, buf, 6, 5000), 6);
   assert_memory_equal(buf, "hello\n", 6);
 
   /* The client detached, but the shim's own writer keeps stdin open (as the runc shim). */
-  run_for(f, 50);
+  fifo_loop_run_for(&f->fl, 50);
+  struct pollfd p = { .fd = container, .events = POLLIN };
   assert_int_equal(poll(&p, 1, 0), 0);
 
   iocopy_close_stdin(io);
-  end = now_ms() + 5000;
-  while (poll(&p, 1, 0) == 0 && now_ms() < end)
-    assert_true(loop_run_once(f->loop, 10) >= 0);
+  fifo_loop_until(&f->fl, poll(&p, 1, 0) != 0, 5000);
   assert_int_equal(read(container, buf, sizeof(buf)), 0);
 
   close(container);
@@ -433,15 +389,15 @@ test_fifo_without_reader_does_not_block(void **state)
   struct fixture *f = *state;
   alarm(30);
   /* Nobody ever opens f->out for reading: opening and copying must not block. */
-  int64_t t0 = now_ms();
+  int64_t t0 = fifo_loop_now_ms();
   struct iocopy *lonely = NULL, *other = NULL;
   struct iocopy_config c1 = { .stdout_path = f->out, .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &c1, &lonely, NULL), 0);
-  assert_true(now_ms() - t0 < 1000);
+  assert_int_equal(iocopy_new(f->fl.loop, &c1, &lonely, NULL), 0);
+  assert_true(fifo_loop_now_ms() - t0 < 1000);
 
   int rd2 = open_reader(f->out2);
   struct iocopy_config c2 = { .stdout_path = f->out2, .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &c2, &other, NULL), 0);
+  assert_int_equal(iocopy_new(f->fl.loop, &c2, &other, NULL), 0);
 
   int w1 = fcntl(iocopy_runtime_stdio(lonely).out, F_DUPFD_CLOEXEC, 3);
   int w2 = fcntl(iocopy_runtime_stdio(other).out, F_DUPFD_CLOEXEC, 3);
@@ -467,7 +423,7 @@ test_fifo_without_reader_does_not_block(void **state)
           assert_int_equal(errno, EAGAIN);
           idle++;
         }
-      assert_true(loop_run_once(f->loop, 1) >= 0);
+      assert_true(loop_run_once(f->fl.loop, 1) >= 0);
     }
   /* Held: at most the container's pipe, the FIFO (64 KiB each by default) and one buffer. */
   assert_true(written >= 64 * 1024);
@@ -476,25 +432,25 @@ test_fifo_without_reader_does_not_block(void **state)
   /* The other container, on the same loop, is still served. */
   assert_int_equal(write(w2, "ping\n", 5), 5);
   close(w2);
-  iocopy_on_done(other, exit_loop_when_done, f->loop);
-  assert_int_equal(loop_run(f->loop), 0);
+  iocopy_on_done(other, exit_loop_when_done, f->fl.loop);
+  assert_int_equal(loop_run(f->fl.loop), 0);
   char buf[16];
   assert_int_equal(read(rd2, buf, sizeof(buf)), 5);
   assert_memory_equal(buf, "ping\n", 5);
 
   /* The lonely one cannot drain: the bounded wait gives up in time. */
   close(w1);
-  t0 = now_ms();
+  t0 = fifo_loop_now_ms();
   assert_int_equal(iocopy_wait(lonely, 100), -ETIMEDOUT);
-  int64_t took = now_ms() - t0;
+  int64_t took = fifo_loop_now_ms() - t0;
   assert_true(took >= 100 && took < 1000);
   assert_false(iocopy_is_done(lonely));
 
   /* A reader arrives late: everything held so far comes out and the copier finishes. */
   int rd1 = open_reader(f->out);
   size_t got = 0;
-  int64_t end = now_ms() + 10000;
-  while (!iocopy_is_done(lonely) && now_ms() < end)
+  int64_t end = fifo_loop_now_ms() + 10000;
+  while (!iocopy_is_done(lonely) && fifo_loop_now_ms() < end)
     {
       static char sink[65536];
       ssize_t n = read(rd1, sink, sizeof(sink));
@@ -529,16 +485,14 @@ test_done_callback_may_free_the_copier(void **state)
   int rd = open_reader(f->out);
   struct iocopy *io = NULL;
   struct iocopy_config cfg = { .stdout_path = f->out, .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, NULL), 0);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, NULL), 0);
   assert_int_equal(write(iocopy_runtime_stdio(io).out, "bye\n", 4), 4);
   iocopy_close_runtime_ends(io);
   int calls = 0;
   iocopy_on_done(io, free_in_done, &calls);
-  int64_t end = now_ms() + 5000;
-  while (calls == 0 && now_ms() < end)
-    assert_true(loop_run_once(f->loop, 10) >= 0);
+  fifo_loop_until(&f->fl, calls != 0, 5000);
   assert_int_equal(calls, 1);
-  run_for(f, 20);
+  fifo_loop_run_for(&f->fl, 20);
   char buf[8];
   assert_int_equal(read(rd, buf, sizeof(buf)), 4);
   assert_memory_equal(buf, "bye\n", 4);
@@ -553,35 +507,24 @@ test_stdin_close_io_before_client_detaches(void **state)
   struct fixture *f = *state;
   struct iocopy *io = NULL;
   struct iocopy_config cfg = { .stdin_path = f->in, .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, NULL), 0);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, NULL), 0);
   int container = fcntl(iocopy_runtime_stdio(io).in, F_DUPFD_CLOEXEC, 3);
   iocopy_close_runtime_ends(io);
   int client = open(f->in, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   assert_true(client >= 0);
   iocopy_close_stdin(io);
-  run_for(f, 30);
+  fifo_loop_run_for(&f->fl, 30);
   struct pollfd p = { .fd = container, .events = POLLIN };
   assert_int_equal(poll(&p, 1, 0), 0);
 
   assert_int_equal(write(client, "x", 1), 1);
   close(client);
-  int64_t end = now_ms() + 5000;
   char buf[8];
-  size_t got = 0;
-  for (;;)
-    {
-      assert_true(now_ms() < end);
-      assert_true(loop_run_once(f->loop, 10) >= 0);
-      if (poll(&p, 1, 0) == 0)
-        continue;
-      ssize_t n = read(container, buf + got, sizeof(buf) - got);
-      if (n == 0)
-        break;
-      assert_true(n > 0);
-      got += (size_t) n;
-    }
-  assert_int_equal(got, 1);
+  assert_int_equal(fifo_loop_read(&f->fl, container, buf, sizeof(buf), 5000), 1);
   assert_int_equal(buf[0], 'x');
+  /* fifo_loop_read stopped at EOF, not at its deadline. */
+  assert_int_equal(poll(&p, 1, 0), 1);
+  assert_int_equal(read(container, buf, sizeof(buf)), 0);
   close(container);
   iocopy_free(io);
 }
@@ -593,20 +536,20 @@ test_bad_paths_are_refused(void **state)
   struct iocopy *io = NULL;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   char missing[160], regular[160], msg[512];
-  snprintf(missing, sizeof(missing), "%s/missing", f->dir);
-  snprintf(regular, sizeof(regular), "%s/regular", f->dir);
+  snprintf(missing, sizeof(missing), "%s/missing", f->fl.dir);
+  snprintf(regular, sizeof(regular), "%s/regular", f->fl.dir);
   int fd = open(regular, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
   assert_true(fd >= 0);
   close(fd);
 
   struct iocopy_config cfg = { .stdout_path = missing, .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, &err), -ENOENT);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, &err), -ENOENT);
   snprintf(msg, sizeof(msg), "cannot open stdout FIFO %s: No such file or directory", missing);
   assert_string_equal(wedge_error_message(&err), msg);
   assert_null(io);
 
   struct iocopy_config cfg2 = { .stdin_path = f->in, .stderr_path = regular, .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &cfg2, &io, &err), -EINVAL);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg2, &io, &err), -EINVAL);
   snprintf(msg, sizeof(msg), "stderr path %s is not a FIFO", regular);
   assert_string_equal(wedge_error_message(&err), msg);
   assert_int_equal(err.status, WEDGE_INVALID_ARGUMENT);
@@ -615,18 +558,18 @@ test_bad_paths_are_refused(void **state)
   /* A symlink to a FIFO elsewhere is not followed, nor one to a regular file: the copier would
    * otherwise write the container's output into whatever it names. */
   char link_fifo[160], link_file[160];
-  snprintf(link_fifo, sizeof(link_fifo), "%s/link-fifo", f->dir);
-  snprintf(link_file, sizeof(link_file), "%s/link-file", f->dir);
+  snprintf(link_fifo, sizeof(link_fifo), "%s/link-fifo", f->fl.dir);
+  snprintf(link_file, sizeof(link_file), "%s/link-file", f->fl.dir);
   assert_int_equal(symlink(f->out, link_fifo), 0);
   assert_int_equal(symlink(regular, link_file), 0);
   struct iocopy_config cfg3 = { .stdout_path = link_fifo, .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &cfg3, &io, &err), -ELOOP);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg3, &io, &err), -ELOOP);
   snprintf(msg, sizeof(msg), "stdout path %s is a symbolic link", link_fifo);
   assert_string_equal(wedge_error_message(&err), msg);
   assert_int_equal(err.status, WEDGE_INVALID_ARGUMENT);
   assert_null(io);
   struct iocopy_config cfg4 = { .stderr_path = link_file, .uid = (uid_t) -1, .gid = (gid_t) -1 };
-  assert_int_equal(iocopy_new(f->loop, &cfg4, &io, &err), -ELOOP);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg4, &io, &err), -ELOOP);
   assert_null(io);
   struct stat st;
   assert_int_equal(stat(regular, &st), 0);
@@ -645,7 +588,7 @@ test_io_uid_gid_own_the_container_ends(void **state)
   struct iocopy *io = NULL;
   struct iocopy_config cfg = { .stdin_path = f->in, .stdout_path = f->out, .stderr_path = f->err,
                                .uid = 65534, .gid = 65533 };
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, NULL), 0);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, NULL), 0);
   struct oci_stdio s = iocopy_runtime_stdio(io);
   int fds[] = { s.in, s.out, s.err };
   for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
@@ -664,7 +607,7 @@ test_append_path_gets_both_streams(void **state)
 {
   struct fixture *f = *state;
   char path[160];
-  snprintf(path, sizeof(path), "%s/regular", f->dir);
+  snprintf(path, sizeof(path), "%s/regular", f->fl.dir);
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   assert_true(fd >= 0);
   assert_int_equal(write(fd, "old\n", 4), 4);
@@ -674,7 +617,7 @@ test_append_path_gets_both_streams(void **state)
   struct iocopy_config cfg = { .stdout_path = "/ignored", .stderr_path = "/ignored", .append_path = path,
                                .uid = (uid_t) -1, .gid = (gid_t) -1 };
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, &err), 0);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, &err), 0);
   struct oci_stdio s = iocopy_runtime_stdio(io);
   assert_int_equal(s.in, -1);
   assert_true(s.out >= 0 && s.err >= 0);
@@ -683,9 +626,9 @@ test_append_path_gets_both_streams(void **state)
 
   assert_int_equal(write(out, "out1\n", 5), 5);
   /* Let the copier see the small write on its own, then wait for more input. */
-  assert_true(loop_run_once(f->loop, 100) >= 0);
+  assert_true(loop_run_once(f->fl.loop, 100) >= 0);
   assert_int_equal(write(errfd, "err1\n", 5), 5);
-  assert_true(loop_run_once(f->loop, 100) >= 0);
+  assert_true(loop_run_once(f->fl.loop, 100) >= 0);
   static char big[3 * 4096];
   memset(big, 'x', sizeof(big) - 1);
   big[sizeof(big) - 1] = '\n';
@@ -760,22 +703,6 @@ open_pty(int *ret_master, int *ret_slave)
   *ret_slave = s;
 }
 
-/* Runs the loop until `len` bytes were read from fd (non-blocking) into buf. */
-static void
-loop_read_exactly(struct fixture *f, int fd, char *buf, size_t len)
-{
-  size_t got = 0;
-  int64_t end = now_ms() + 10000;
-  while (got < len && now_ms() < end)
-    {
-      assert_true(loop_run_once(f->loop, 10) >= 0);
-      ssize_t n = read(fd, buf + got, len - got);
-      if (n > 0)
-        got += (size_t) n;
-    }
-  assert_int_equal(got, len);
-}
-
 static struct iocopy *
 terminal_copier(struct fixture *f, bool with_stdin)
 {
@@ -784,7 +711,7 @@ terminal_copier(struct fixture *f, bool with_stdin)
                                .stderr_path = f->err, .uid = (uid_t) -1, .gid = (gid_t) -1,
                                .terminal = true };
   wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, &err), 0);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, &err), 0);
   /* No stdio for the runtime: it gets the console socket instead. */
   struct oci_stdio s = iocopy_runtime_stdio(io);
   assert_true(s.in == -1 && s.out == -1 && s.err == -1);
@@ -809,10 +736,10 @@ test_terminal_copies_both_ways_resizes_and_closes(void **state)
 
   char buf[16];
   assert_int_equal(write(client, "ls\r", 3), 3);
-  loop_read_exactly(f, slave, buf, 3);
+  assert_int_equal(fifo_loop_read(&f->fl, slave, buf, 3, 10000), 3);
   assert_memory_equal(buf, "ls\r", 3);
   assert_int_equal(write(slave, "bin\r\n", 5), 5);
-  loop_read_exactly(f, reader, buf, 5);
+  assert_int_equal(fifo_loop_read(&f->fl, reader, buf, 5, 10000), 5);
   assert_memory_equal(buf, "bin\r\n", 5);
 
   assert_int_equal(iocopy_resize(io, 120, 40, NULL), 0);
@@ -870,7 +797,7 @@ test_terminal_stdin_eof_hangs_up(void **state)
   assert_int_equal(write(slave, "out", 3), 3);
   /* The client's writer is gone, but the shim's keeps stdin open until CloseIO. */
   close(client);
-  run_for(f, 50);
+  fifo_loop_run_for(&f->fl, 50);
   assert_false(iocopy_is_done(io));
   iocopy_close_stdin(io);
   run_until_done(f, io);
@@ -893,7 +820,7 @@ test_terminal_needs_stdout(void **state)
   struct iocopy *io = NULL;
   struct iocopy_config cfg = { .stdin_path = f->in, .uid = (uid_t) -1, .gid = (gid_t) -1, .terminal = true };
   wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, &err), -EINVAL);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, &err), -EINVAL);
   assert_string_equal(wedge_error_message(&err), "a terminal needs a stdout FIFO");
   wedge_error_clear(&err);
   assert_null(io);
@@ -901,7 +828,7 @@ test_terminal_needs_stdout(void **state)
   /* A log URI's file is not a terminal's destination: refused before any console socket. */
   cfg.stdout_path = f->out;
   cfg.append_path = "/tmp/wedge-never-written.log";
-  assert_int_equal(iocopy_new(f->loop, &cfg, &io, &err), -EINVAL);
+  assert_int_equal(iocopy_new(f->fl.loop, &cfg, &io, &err), -EINVAL);
   assert_string_equal(wedge_error_message(&err), "a terminal cannot write to a log URI");
   wedge_error_clear(&err);
   assert_null(io);

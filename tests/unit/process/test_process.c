@@ -15,6 +15,7 @@
 #include "base/loop.h"
 #include "process/process.h"
 #include "runtime/reaper.h"
+#include "fake_runtime.h"
 #include "testutil.h"
 
 /* ---- The expected table, written from containerd's runc shim independently of process.c ----
@@ -77,62 +78,31 @@ static const char *const want_exec[PROC_N_STATES][PROC_N_OPS] = {
                      "cannot resize a deleted process", "ignored" },
 };
 
-/* ---- Fixture: a bundle and a stub runtime that records its argv ---- */
+/* ---- Fixture: the stand-in runtime (fake_runtime.h), its --pid-file naming a live child ---- */
 struct fixture
 {
-  char *dir;
-  char *bundle;
-  char *calls;       /* the stub's argv, one call per line */
-  char *fail;        /* when this file exists, the stub fails */
+  struct fake_runtime fake;
   char *process_json;
-  pid_t sleeper;     /* a live child whose pid the stub writes into --pid-file */
-  struct oci_runtime rt;
+  pid_t sleeper;     /* a live child whose pid the stand-in writes into --pid-file */
 };
-
-static const char stub_body[] =
-  "printf '%%s\\n' \"$*\" >> '%1$s/calls'\n"
-  "if [ -e '%1$s/fail' ]; then echo \"$(cat '%1$s/fail')\" >&2; exit 1; fi\n"
-  "prev=\n"
-  "for a in \"$@\"; do\n"
-  "  [ \"$prev\" = --pid-file ] && cat '%1$s/next.pid' > \"$a\"\n"
-  "  case \"$a\" in --pid-file=*) cat '%1$s/next.pid' > \"${a#--pid-file=}\";; esac\n"
-  "  prev=\"$a\"\n"
-  "done\n"
-  "exit 0";
 
 static int
 setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof(*f));
-  f->dir = tu_mkdtemp();
-  if (f->dir == NULL)
-    return -1;
-  f->bundle = tu_path(f->dir, "bundle");
-  f->calls = tu_path(f->dir, "calls");
-  f->fail = tu_path(f->dir, "fail");
-  f->process_json = tu_path(f->dir, "process.json");
-  _cleanup_free_ char *rootfs = tu_path(f->bundle, "rootfs");
-  _cleanup_free_ char *config = tu_path(f->bundle, "config.json");
-  _cleanup_free_ char *next_pid = tu_path(f->dir, "next.pid");
-  _cleanup_free_ char *body = NULL;
-  _cleanup_free_ char *pidtext = NULL;
-  if (mkdir(f->bundle, 0755) < 0 || mkdir(rootfs, 0755) < 0 || tu_write_file(config, "{}", 0644) < 0
-      || tu_write_file(f->process_json, "{\"args\": [\"true\"], \"cwd\": \"/\"}", 0644) < 0
-      || asprintf(&body, stub_body, f->dir) < 0)
-    return -1;
-  _cleanup_free_ char *stub = tu_write_script(f->dir, "stub-runtime", body);
+  assert_non_null(f);
+  *state = f;
+  fake_runtime_init(&f->fake);
+  f->process_json = tu_path(f->fake.dir, "process.json");
+  assert_int_equal(tu_write_file(f->process_json, "{\"args\": [\"true\"], \"cwd\": \"/\"}", 0644), 0);
   f->sleeper = fork();
   if (f->sleeper == 0)
     {
       pause();
       _exit(0);
     }
-  if (stub == NULL || f->sleeper < 0 || asprintf(&pidtext, "%d", (int) f->sleeper) < 0
-      || tu_write_file(next_pid, pidtext, 0644) < 0)
-    return -1;
-  if (oci_runtime_init(&f->rt, stub, NULL, NULL, false, NULL) < 0)
-    return -1;
-  *state = f;
+  assert_true(f->sleeper > 0);
+  fake_runtime_set_pid(&f->fake, f->sleeper);
   return 0;
 }
 
@@ -145,28 +115,17 @@ teardown(void **state)
       kill(f->sleeper, SIGKILL);
       waitpid(f->sleeper, NULL, 0);
     }
-  oci_runtime_destroy(&f->rt);
-  tu_rm_rf(f->dir);
-  free(f->dir);
-  free(f->bundle);
-  free(f->calls);
-  free(f->fail);
+  fake_runtime_destroy(&f->fake);
   free(f->process_json);
   free(f);
   return 0;
-}
-
-static char *
-calls_take(struct fixture *f)
-{
-  return tu_take_file(f->calls);
 }
 
 static struct proc *
 new_init(struct fixture *f, const char *checkpoint)
 {
   struct proc_init_config cfg = {
-    .id = "c1", .bundle = f->bundle, .rt = &f->rt, .stdio = OCI_STDIO_NULL, .checkpoint = checkpoint,
+    .id = "c1", .bundle = f->fake.bundle, .rt = &f->fake.rt, .stdio = OCI_STDIO_NULL, .checkpoint = checkpoint,
   };
   struct proc *p = NULL;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
@@ -202,7 +161,7 @@ run_op(struct fixture *f, struct proc *p, enum proc_op op, wedge_error_t *err)
     case PROC_OP_SET_EXITED: proc_set_exited(p, 0); return 0;
     case PROC_OP_CHECKPOINT:
       {
-        struct oci_checkpoint_opts o = { .image_path = f->dir };
+        struct oci_checkpoint_opts o = { .image_path = f->fake.dir };
         return proc_checkpoint(p, &o, err);
       }
     case PROC_OP_EXEC:
@@ -224,7 +183,7 @@ static void
 check_one(struct fixture *f, enum proc_kind kind, enum proc_state s, enum proc_op op, const char *want)
 {
   bool restore = kind == PROC_INIT && s == PROC_CREATED_CHECKPOINT;
-  struct proc *init = new_init(f, restore ? f->dir : NULL);
+  struct proc *init = new_init(f, restore ? f->fake.dir : NULL);
   struct proc *p = init;
   if (kind == PROC_EXEC)
     {
@@ -234,13 +193,13 @@ check_one(struct fixture *f, enum proc_kind kind, enum proc_state s, enum proc_o
   p->state = s;
   p->pid = f->sleeper;
   init->pid = f->sleeper;
-  free(calls_take(f));
+  free(fake_runtime_calls_take(&f->fake));
 
   _cleanup_error_ wedge_error_t check_err = WEDGE_ERROR_INIT;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   int checked = proc_check(kind, s, op, &check_err);
   int r = run_op(f, p, op, &err);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   const char *what = proc_op_name(op);
   const char *where = proc_state_name(s);
 
@@ -303,16 +262,16 @@ test_create_and_start(void **state)
   assert_int_equal(proc_create(p, &err), 0);
   assert_int_equal(p->pid, f->sleeper);
   assert_int_equal(p->state, PROC_CREATED);
-  _cleanup_free_ char *calls = calls_take(f);
-  _cleanup_free_ char *pid_file = tu_path(f->bundle, "init.pid");
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
+  _cleanup_free_ char *pid_file = tu_path(f->fake.bundle, "init.pid");
   assert_contains(calls, "create");
   assert_contains(calls, pid_file);
-  assert_contains(calls, f->bundle);
+  assert_contains(calls, f->fake.bundle);
   assert_null(strstr(calls, "features"));
 
   assert_int_equal(proc_start(p, &err), 0);
   assert_int_equal(p->state, PROC_RUNNING);
-  _cleanup_free_ char *calls2 = calls_take(f);
+  _cleanup_free_ char *calls2 = fake_runtime_calls_take(&f->fake);
   assert_contains(calls2, "start");
   assert_contains(calls2, "c1");
   proc_free(p);
@@ -322,24 +281,24 @@ static void
 test_create_from_checkpoint_restores_at_start(void **state)
 {
   struct fixture *f = *state;
-  struct proc *p = new_init(f, f->dir);
+  struct proc *p = new_init(f, f->fake.dir);
   assert_int_equal(p->state, PROC_CREATED_CHECKPOINT);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(proc_create(p, &err), 0);
   assert_int_equal(p->state, PROC_CREATED_CHECKPOINT);
   assert_int_equal(p->pid, 0);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_string_equal(calls, "");
 
   assert_int_equal(proc_start(p, &err), 0);
   assert_int_equal(p->state, PROC_RUNNING);
   assert_int_equal(p->pid, f->sleeper);
-  _cleanup_free_ char *calls2 = calls_take(f);
+  _cleanup_free_ char *calls2 = fake_runtime_calls_take(&f->fake);
   assert_contains(calls2, "restore");
-  assert_contains(calls2, f->dir);
+  assert_contains(calls2, f->fake.dir);
   /* The runc shim's CRIU work dir when Options.criu_work_path is empty: <bundle>/work. */
   _cleanup_free_ char *work = NULL;
-  assert_true(asprintf(&work, "--work-path %s/work ", f->bundle) > 0);
+  assert_true(asprintf(&work, "--work-path %s/work ", f->fake.bundle) > 0);
   assert_contains(calls2, work);
   proc_free(p);
 }
@@ -350,7 +309,7 @@ test_restore_uses_criu_work_path(void **state)
 {
   struct fixture *f = *state;
   struct proc_init_config cfg = {
-    .id = "c1", .bundle = f->bundle, .rt = &f->rt, .stdio = OCI_STDIO_NULL, .checkpoint = f->dir,
+    .id = "c1", .bundle = f->fake.bundle, .rt = &f->fake.rt, .stdio = OCI_STDIO_NULL, .checkpoint = f->fake.dir,
     .criu_work_path = "/var/lib/wedge-criu-work",
   };
   struct proc *p = NULL;
@@ -358,7 +317,7 @@ test_restore_uses_criu_work_path(void **state)
   assert_int_equal(proc_init_new(&cfg, &p, &err), 0);
   assert_int_equal(proc_create(p, &err), 0);
   assert_int_equal(proc_start(p, &err), 0);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_contains(calls, "restore");
   assert_contains(calls, "--work-path /var/lib/wedge-criu-work ");
   proc_free(p);
@@ -368,7 +327,7 @@ static void
 test_create_refused_by_gate(void **state)
 {
   struct fixture *f = *state;
-  _cleanup_free_ char *config = tu_path(f->bundle, "config.json");
+  _cleanup_free_ char *config = tu_path(f->fake.bundle, "config.json");
   assert_int_equal(tu_write_file(config,
                                  "{\"mounts\": [{\"destination\": \"/v\", \"type\": \"bind\", \"source\": \"/srv\","
                                  " \"uidMappings\": [], \"options\": [\"rbind\"]}]}",
@@ -378,7 +337,7 @@ test_create_refused_by_gate(void **state)
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(proc_create(p, &err), -EOPNOTSUPP);
   assert_contains(wedge_error_message(&err), "mounts[0].uidMappings (/v)");
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_contains(calls, "features");
   assert_null(strstr(calls, "create"));
   assert_int_equal(p->pid, 0);
@@ -391,7 +350,7 @@ test_runtime_failure_keeps_state(void **state)
   struct fixture *f = *state;
   struct proc *p = new_init(f, NULL);
   p->state = PROC_RUNNING;
-  assert_int_equal(tu_write_file(f->fail, "stub: cannot freeze", 0644), 0);
+  assert_int_equal(tu_write_file(f->fake.fail, "stub: cannot freeze", 0644), 0);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   /* Pause goes running -> pausing -> back to running when the runtime fails. */
   assert_true(proc_pause(p, &err) < 0);
@@ -401,7 +360,7 @@ test_runtime_failure_keeps_state(void **state)
   p->state = PROC_CREATED;
   assert_true(proc_start(p, &err) < 0);
   assert_int_equal(p->state, PROC_CREATED);
-  unlink(f->fail);
+  unlink(f->fake.fail);
   assert_int_equal(proc_pause(p, &err), -EPERM);
   p->state = PROC_RUNNING;
   assert_int_equal(proc_pause(p, &err), 0);
@@ -420,8 +379,8 @@ test_exec_start_and_delete(void **state)
   assert_int_equal(proc_start(e, &err), 0);
   assert_int_equal(e->pid, f->sleeper);
   assert_int_equal(e->state, PROC_RUNNING);
-  _cleanup_free_ char *calls = calls_take(f);
-  _cleanup_free_ char *pid_file = tu_path(f->bundle, "exec-1.pid");
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
+  _cleanup_free_ char *pid_file = tu_path(f->fake.bundle, "exec-1.pid");
   _cleanup_free_ char *want_process = NULL;
   _cleanup_free_ char *want_pid = NULL;
   assert_true(asprintf(&want_process, "--process %s", f->process_json) > 0);
@@ -437,7 +396,7 @@ test_exec_start_and_delete(void **state)
   assert_int_equal(proc_delete(e, &err), 0);
   assert_int_equal(e->state, PROC_DELETED);
   assert_int_equal(access(pid_file, F_OK), -1);
-  _cleanup_free_ char *calls2 = calls_take(f);
+  _cleanup_free_ char *calls2 = fake_runtime_calls_take(&f->fake);
   assert_string_equal(calls2, "");
   proc_free(e);
   proc_free(init);
@@ -483,7 +442,7 @@ test_exec_kill(void **state)
   assert_int_equal(e->exit_status, 128 + SIGKILL);
   assert_int_equal(proc_kill(e, SIGKILL, false, &err), -ESRCH);
   assert_int_equal(err.status, WEDGE_NOT_FOUND);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_string_equal(calls, "");
   proc_free(e);
   proc_free(init);
@@ -554,7 +513,7 @@ test_paused_exit_thaws(void **state)
   proc_set_exited(p, W_EXITCODE(0, SIGKILL));
   assert_int_equal(p->state, PROC_STOPPED);
   assert_int_equal(p->exit_status, 137);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_contains(calls, "resume c1");
   proc_free(p);
 }
@@ -578,17 +537,17 @@ test_delete_init(void **state)
   p->io_wait_data = &waited;
 
   /* The runtime already removed the container: delete still succeeds. */
-  assert_int_equal(tu_write_file(f->fail, "container \"c1\" does not exist", 0644), 0);
+  assert_int_equal(tu_write_file(f->fake.fail, "container \"c1\" does not exist", 0644), 0);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(proc_delete(p, &err), 0);
   assert_int_equal(p->state, PROC_DELETED);
   assert_int_equal(waited, PROC_IO_DRAIN_TIMEOUT_MS);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_contains(calls, "delete c1");
 
   /* Any other failure is reported and leaves the process to be deleted again. */
   p->state = PROC_STOPPED;
-  assert_int_equal(tu_write_file(f->fail, "stub: delete exploded", 0644), 0);
+  assert_int_equal(tu_write_file(f->fake.fail, "stub: delete exploded", 0644), 0);
   assert_true(proc_delete(p, &err) < 0);
   assert_int_equal(p->state, PROC_STOPPED);
   assert_contains(wedge_error_message(&err), "failed to delete task");
@@ -655,7 +614,7 @@ runc_setup(void **state)
 {
   struct runc_fixture *f = calloc(1, sizeof(*f));
   *state = f;
-  if (run_cmd("command -v runc >/dev/null 2>&1") != 0 || access("/bin/busybox", X_OK) != 0)
+  if (!tu_have_binary("runc") || access("/bin/busybox", X_OK) != 0)
     return 0;
   f->dir = tu_mkdtemp();
   f->bundle = tu_path(f->dir, "bundle");
@@ -760,27 +719,19 @@ test_runc_lifecycle(void **state)
   struct proc *init = NULL;
   assert_int_equal(proc_init_new(&cfg, &init, &err), 0);
 
-#define CHECK(call)                                                         \
-  do                                                                        \
-    {                                                                       \
-      if ((call) < 0)                                                       \
-        fail_msg("%s: %s", #call, wedge_error_message(&err));               \
-    }                                                                       \
-  while (0)
-
-  CHECK(proc_create(init, &err));
+  assert_ok(proc_create(init, &err), err);
   assert_true(init->pid > 0);
   assert_runtime_status(f, "created");
-  CHECK(proc_start(init, &err));
+  assert_ok(proc_start(init, &err), err);
   assert_int_equal(init->state, PROC_RUNNING);
   assert_runtime_status(f, "running");
 
-  CHECK(proc_pause(init, &err));
+  assert_ok(proc_pause(init, &err), err);
   assert_int_equal(init->state, PROC_PAUSED);
   assert_runtime_status(f, "paused");
   assert_int_equal(proc_start(init, &err), -EPERM);
   assert_string_equal(wedge_error_message(&err), "cannot start a paused process");
-  CHECK(proc_resume(init, &err));
+  assert_ok(proc_resume(init, &err), err);
   assert_int_equal(init->state, PROC_RUNNING);
   assert_runtime_status(f, "running");
 
@@ -792,26 +743,25 @@ test_runc_lifecycle(void **state)
                    0);
   struct proc_exec_config ecfg = { .exec_id = "true-1", .process_json = process_json, .stdio = OCI_STDIO_NULL };
   struct proc *e = NULL;
-  CHECK(proc_exec_new(init, &ecfg, &e, &err));
-  CHECK(proc_start(e, &err));
+  assert_ok(proc_exec_new(init, &ecfg, &e, &err), err);
+  assert_ok(proc_start(e, &err), err);
   assert_true(e->pid > 0);
   reap_until_exited(f, e);
   assert_int_equal(e->exit_status, 0);
   assert_int_equal(e->state, PROC_STOPPED);
-  CHECK(proc_delete(e, &err));
+  assert_ok(proc_delete(e, &err), err);
   proc_free(e);
 
-  CHECK(proc_kill(init, SIGKILL, false, &err));
+  assert_ok(proc_kill(init, SIGKILL, false, &err), err);
   reap_until_exited(f, init);
   assert_int_equal(init->exit_status, 128 + SIGKILL);
   assert_int_equal(init->state, PROC_STOPPED);
-  CHECK(proc_delete(init, &err));
+  assert_ok(proc_delete(init, &err), err);
   assert_int_equal(init->state, PROC_DELETED);
 
   struct oci_state st = { 0 };
   assert_int_equal(oci_state(&f->rt, f->id, &st, &err), -ENOENT);
   proc_free(init);
-#undef CHECK
 }
 
 struct async_result

@@ -17,74 +17,10 @@
 #include "base/cleanup.h"
 #include "runtime/oci.h"
 #include "runtime/pidfile.h"
+#include "fake_runtime.h"
+#include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  (void) st;
-  (void) flag;
-  (void) ftw;
-  return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *
-path_in(const char *dir, const char *name)
-{
-  char *p = NULL;
-  assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-  return p;
-}
-
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-  FILE *f = fopen(path, "we");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-  chmod(path, mode);
-}
-
-static char *
-read_text(const char *path)
-{
-  FILE *f = fopen(path, "re");
-  if (f == NULL)
-    return NULL;
-  char *buf = calloc(1, 65536);
-  size_t n = fread(buf, 1, 65535, f);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
-}
-
-static bool
-have_binary(const char *name)
-{
-  _cleanup_free_ char *cmd = NULL;
-  assert_true(asprintf(&cmd, "command -v %s >/dev/null 2>&1", name) > 0);
-  return system(cmd) == 0;
-}
-
-/* Skips the calling test, saying why, when the runtime is not installed. */
-#define require_binary(name)                                 \
-  do                                                         \
-    {                                                        \
-      if (!have_binary(name))                                \
-        {                                                    \
-          print_message("skipped: %s is not installed\n", name); \
-          skip();                                            \
-        }                                                    \
-    }                                                        \
-  while (0)
 
 /* A temp dir with a runtime configured on a private root and log inside it. */
 struct fixture
@@ -100,8 +36,8 @@ fixture_init(struct fixture *f, const char *binary)
 {
   strcpy(f->dir, "/tmp/wedge-oci-XXXXXX");
   assert_non_null(mkdtemp(f->dir));
-  f->root = path_in(f->dir, "root");
-  f->log = path_in(f->dir, "log.json");
+  f->root = tu_path(f->dir, "root");
+  f->log = tu_path(f->dir, "log.json");
   assert_int_equal(oci_runtime_init(&f->rt, binary, f->root, f->log, false, NULL), 0);
 }
 
@@ -109,7 +45,7 @@ static void
 fixture_destroy(struct fixture *f)
 {
   oci_runtime_destroy(&f->rt);
-  rm_rf(f->dir);
+  tu_rm_rf(f->dir);
   free(f->root);
   free(f->log);
 }
@@ -118,12 +54,10 @@ fixture_destroy(struct fixture *f)
 static void
 fixture_fake(struct fixture *f, const char *body)
 {
-  _cleanup_free_ char *script = path_in(f->dir, "fake-runtime");
-  _cleanup_free_ char *text = NULL;
-  assert_true(asprintf(&text, "#!/bin/sh\n%s\n", body) > 0);
-  write_file(script, text, 0755);
+  char *script = tu_write_script(f->dir, "fake-runtime", body);
+  assert_non_null(script);
   free(f->rt.binary);
-  f->rt.binary = strdup(script);
+  f->rt.binary = script;
 }
 
 /* ---- ids, parsing, classification ---------------------------------------------------------- */
@@ -154,7 +88,7 @@ test_invalid_id_runs_nothing(void **state)
   (void) state;
   struct fixture f;
   fixture_init(&f, NULL);
-  _cleanup_free_ char *marker = path_in(f.dir, "ran");
+  _cleanup_free_ char *marker = tu_path(f.dir, "ran");
   _cleanup_free_ char *body = NULL;
   assert_true(asprintf(&body, "touch %s", marker) > 0);
   fixture_fake(&f, body);
@@ -301,36 +235,20 @@ test_classify_error(void **state)
 
 /* ---- argv shapes (fake runtime records its arguments) -------------------------------------- */
 
-static char *
-recorded_args(struct fixture *f)
-{
-  _cleanup_free_ char *p = path_in(f->dir, "args");
-  char *t = read_text(p);
-  assert_non_null(t);
-  unlink(p);
-  return t;
-}
-
-static void
-fixture_recorder(struct fixture *f)
-{
-  _cleanup_free_ char *body = NULL;
-  assert_true(asprintf(&body, "echo \"$*\" > %s/args", f->dir) > 0);
-  fixture_fake(f, body);
-}
-
 static void
 test_argv_shapes(void **state)
 {
   (void) state;
-  struct fixture f;
-  fixture_init(&f, NULL);
-  fixture_recorder(&f);
+  /* The stand-in that records its argv, on a private root and log as fixture_init's. */
+  struct fake_runtime f;
+  fake_runtime_init(&f);
+  f.rt.root = tu_path(f.dir, "root");
+  f.rt.log_path = tu_path(f.dir, "log.json");
   f.rt.systemd_cgroup = true;
   /* Options.criu_path: a global flag on every call, in go-runc's place. */
   assert_int_equal(oci_runtime_set_criu(&f.rt, "/opt/criu", NULL), 0);
   _cleanup_free_ char *g = NULL;
-  assert_true(asprintf(&g, "--root %s --log %s --log-format json --criu /opt/criu --systemd-cgroup", f.root, f.log)
+  assert_true(asprintf(&g, "--root %s --log %s --log-format json --criu /opt/criu --systemd-cgroup", f.rt.root, f.rt.log_path)
               > 0);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   char *args;
@@ -341,7 +259,7 @@ test_argv_shapes(void **state)
                                 .no_pivot = true, .no_new_keyring = true, .stdio = OCI_STDIO_NULL,
                                 .extra_fds = fds, .n_extra_fds = 2 };
   assert_int_equal(oci_create(&f.rt, "c1", &co, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s create --bundle /b --pid-file /b/init.pid --console-socket /s.sock --no-pivot "
            "--no-new-keyring --preserve-fds=2 c1\n", g);
   assert_string_equal(args, want);
@@ -349,25 +267,25 @@ test_argv_shapes(void **state)
 
   struct oci_exec_opts eo = { .process_json = "/p.json", .pid_file = "/e.pid", .detach = true, .stdio = OCI_STDIO_NULL };
   assert_int_equal(oci_exec(&f.rt, "c1", &eo, NULL, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s exec --process /p.json --detach --pid-file /e.pid c1\n", g);
   assert_string_equal(args, want);
   free(args);
 
   assert_int_equal(oci_kill(&f.rt, "c1", 9, true, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s kill --all c1 9\n", g);
   assert_string_equal(args, want);
   free(args);
 
   assert_int_equal(oci_delete(&f.rt, "c1", true, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s delete --force c1\n", g);
   assert_string_equal(args, want);
   free(args);
 
   assert_int_equal(oci_update(&f.rt, "c1", "{}", &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s update --resources - c1\n", g);
   assert_string_equal(args, want);
   free(args);
@@ -377,7 +295,7 @@ test_argv_shapes(void **state)
                                     .leave_running = true, .tcp_established = true, .ext_unix_sk = true,
                                     .shell_job = true, .file_locks = true, .empty_ns = empty_ns };
   assert_int_equal(oci_checkpoint(&f.rt, "c1", &cp, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s checkpoint --image-path /img --work-path /work --parent-path ../pre "
            "--tcp-established --ext-unix-sk --shell-job --file-locks --empty-ns network --leave-running c1\n", g);
   assert_string_equal(args, want);
@@ -386,13 +304,13 @@ test_argv_shapes(void **state)
   struct oci_restore_opts ro = { .bundle = "/b", .image_path = "/img", .pid_file = "/b/init.pid", .detach = true,
                                  .no_subreaper = true, .no_pivot = true, .stdio = OCI_STDIO_NULL };
   assert_int_equal(oci_restore(&f.rt, "c1", &ro, &err), 0);
-  args = recorded_args(&f);
+  args = fake_runtime_calls_take(&f);
   snprintf(want, sizeof want, "%s restore --image-path /img --detach --pid-file /b/init.pid --no-pivot "
            "--no-subreaper --bundle /b c1\n", g);
   assert_string_equal(args, want);
   free(args);
 
-  fixture_destroy(&f);
+  fake_runtime_destroy(&f);
 }
 
 static void
@@ -405,8 +323,8 @@ test_update_feeds_stdin(void **state)
   assert_true(asprintf(&body, "cat > %s/stdin", f.dir) > 0);
   fixture_fake(&f, body);
   assert_int_equal(oci_update(&f.rt, "c1", "{\"pids\":{\"limit\":100}}", NULL), 0);
-  _cleanup_free_ char *p = path_in(f.dir, "stdin");
-  _cleanup_free_ char *got = read_text(p);
+  _cleanup_free_ char *p = tu_path(f.dir, "stdin");
+  _cleanup_free_ char *got = tu_read_file(p);
   assert_string_equal(got, "{\"pids\":{\"limit\":100}}");
   fixture_destroy(&f);
 }
@@ -468,7 +386,11 @@ test_stale_log_error_is_not_reported(void **state)
   (void) state;
   struct fixture f;
   fixture_init(&f, NULL);
-  write_file(f.log, "{\"level\":\"error\",\"msg\":\"container does not exist\",\"time\":\"2026-11-29T01:26:52Z\"}\n", 0644);
+  assert_int_equal(tu_write_file(f.log,
+                                 "{\"level\":\"error\",\"msg\":\"container does not exist\","
+                                 "\"time\":\"2026-11-29T01:26:52Z\"}\n",
+                                 0644),
+                   0);
   fixture_fake(&f, "echo 'the cgroup is frozen' >&2; exit 1");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   assert_int_equal(oci_resume(&f.rt, "c1", &err), -EIO);
@@ -488,7 +410,7 @@ test_fresh_log_error_wins_over_stderr(void **state)
   (void) state;
   struct fixture f;
   fixture_init(&f, NULL);
-  write_file(f.log, "{\"level\":\"error\",\"msg\":\"an old failure\"}\n", 0644);
+  assert_int_equal(tu_write_file(f.log, "{\"level\":\"error\",\"msg\":\"an old failure\"}\n", 0644), 0);
   /* $4 is the --log path: `--root R --log L --log-format json start ID`. */
   fixture_fake(&f, "echo '{\"level\":\"warning\",\"msg\":\"just saying\"}' >> \"$4\"\n"
                    "echo '{\"level\":\"error\",\"msg\":\"container does not exist\"}' >> \"$4\"\n"
@@ -544,7 +466,7 @@ static void
 test_runc_missing_container(void **state)
 {
   (void) state;
-  require_binary("runc");
+  tu_require_binary("runc");
   struct fixture f;
   fixture_init(&f, "runc");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
@@ -572,7 +494,7 @@ static void
 test_runc_create_failure_message(void **state)
 {
   (void) state;
-  require_binary("runc");
+  tu_require_binary("runc");
   struct fixture f;
   fixture_init(&f, "runc");
   /* stdio goes to /dev/null, as for a container: the message can only come from the log. */
@@ -588,7 +510,7 @@ static void
 test_runc_features(void **state)
 {
   (void) state;
-  require_binary("runc");
+  tu_require_binary("runc");
   struct fixture f;
   fixture_init(&f, "runc");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
@@ -608,7 +530,7 @@ static void
 test_crun_missing_container_and_features(void **state)
 {
   (void) state;
-  require_binary("crun");
+  tu_require_binary("crun");
   struct fixture f;
   fixture_init(&f, "crun");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
@@ -651,7 +573,7 @@ make_bundle(const char *bundle)
 {
   _cleanup_free_ char *bin = NULL;
   assert_true(asprintf(&bin, "%s/rootfs/bin", bundle) > 0);
-  _cleanup_free_ char *rootfs = path_in(bundle, "rootfs");
+  _cleanup_free_ char *rootfs = tu_path(bundle, "rootfs");
   assert_int_equal(mkdir(bundle, 0755), 0);
   assert_int_equal(mkdir(rootfs, 0755), 0);
   assert_int_equal(mkdir(bin, 0755), 0);
@@ -660,7 +582,7 @@ make_bundle(const char *bundle)
                        " && cd %s && runc spec", bin, bin, bin, bundle) > 0);
   assert_int_equal(system(cmd), 0);
 
-  _cleanup_free_ char *cfg_path = path_in(bundle, "config.json");
+  _cleanup_free_ char *cfg_path = tu_path(bundle, "config.json");
   json_t *cfg = json_load_file(cfg_path, 0, NULL);
   assert_non_null(cfg);
   json_t *process = json_object_get(cfg, "process");
@@ -685,34 +607,26 @@ assert_state(const struct oci_runtime *rt, const char *id, const char *status, p
   oci_state_clear(&st);
 }
 
-#define CHECK(call)                                      \
-  do                                                     \
-    {                                                    \
-      if ((call) < 0)                                    \
-        fail_msg("%s: %s", #call, wedge_error_message(&err)); \
-    }                                                    \
-  while (0)
-
 static void
 test_runc_lifecycle(void **state)
 {
   (void) state;
-  require_binary("runc");
-  require_binary("/bin/busybox");
+  tu_require_binary("runc");
+  tu_require_binary("/bin/busybox");
   /* The init is reparented to us once `create` has exited, as in the shim. */
   assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 
   struct fixture f;
   fixture_init(&f, "runc");
-  _cleanup_free_ char *bundle = path_in(f.dir, "bundle");
+  _cleanup_free_ char *bundle = tu_path(f.dir, "bundle");
   make_bundle(bundle);
-  _cleanup_free_ char *pid_file = path_in(bundle, "init.pid");
+  _cleanup_free_ char *pid_file = tu_path(bundle, "init.pid");
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
   char id[64];
   snprintf(id, sizeof id, "wedge-test-%d", (int) getpid());
 
   struct oci_create_opts co = { .bundle = bundle, .pid_file = pid_file, .stdio = OCI_STDIO_NULL };
-  CHECK(oci_create(&f.rt, id, &co, &err));
+  assert_ok(oci_create(&f.rt, id, &co, &err), err);
   pid_t pid = pidfile_read(pid_file, &err);
   assert_true(pid > 0);
   assert_state(&f.rt, id, "created", pid);
@@ -720,23 +634,23 @@ test_runc_lifecycle(void **state)
   assert_int_equal(oci_create(&f.rt, id, &co, &err), -EEXIST);
   assert_int_equal(err.status, WEDGE_ALREADY_EXISTS);
 
-  CHECK(oci_start(&f.rt, id, &err));
+  assert_ok(oci_start(&f.rt, id, &err), err);
   assert_state(&f.rt, id, "running", pid);
-  CHECK(oci_pause(&f.rt, id, &err));
+  assert_ok(oci_pause(&f.rt, id, &err), err);
   assert_state(&f.rt, id, "paused", pid);
-  CHECK(oci_resume(&f.rt, id, &err));
+  assert_ok(oci_resume(&f.rt, id, &err), err);
   assert_state(&f.rt, id, "running", pid);
 
   pid_t *pids = NULL;
   size_t n = 0;
-  CHECK(oci_ps(&f.rt, id, &pids, &n, &err));
+  assert_ok(oci_ps(&f.rt, id, &pids, &n, &err), err);
   assert_int_equal(n, 1);
   assert_int_equal(pids[0], pid);
   free(pids);
 
-  CHECK(oci_update(&f.rt, id, "{\"pids\":{\"limit\":100}}", &err));
+  assert_ok(oci_update(&f.rt, id, "{\"pids\":{\"limit\":100}}", &err), err);
 
-  CHECK(oci_kill(&f.rt, id, SIGKILL, false, &err));
+  assert_ok(oci_kill(&f.rt, id, SIGKILL, false, &err), err);
   int status = 0;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFSIGNALED(status));
@@ -746,7 +660,7 @@ test_runc_lifecycle(void **state)
   assert_int_equal(oci_kill(&f.rt, id, SIGTERM, false, &err), -ESRCH);
   assert_int_equal(err.status, WEDGE_NOT_FOUND);
 
-  CHECK(oci_delete(&f.rt, id, false, &err));
+  assert_ok(oci_delete(&f.rt, id, false, &err), err);
   struct oci_state st;
   assert_int_equal(oci_state(&f.rt, id, &st, &err), -ENOENT);
 

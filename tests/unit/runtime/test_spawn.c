@@ -16,6 +16,7 @@
 
 #include "base/cleanup.h"
 #include "base/loop.h"
+#include "fifo_loop.h"
 #include "runtime/spawn.h"
 
 static struct spawn_opts
@@ -381,39 +382,28 @@ on_async_done(int r, struct spawn_result *res, wedge_error_t *err, void *data)
   wedge_error_clear(err);
 }
 
-static int64_t
-mono_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Two calls on one loop run at the same time: the loop waits for neither. */
 static void
 test_async_calls_overlap(void **state)
 {
-  (void) state;
-  struct loop *l = NULL;
-  assert_int_equal(loop_new(&l, NULL), 0);
+  struct fifo_loop *fl = *state;
   const char *argv[] = { "sh", "-c", "sleep 1; echo done", NULL };
   struct spawn_opts o = sh_opts(argv);
   struct async_done d = { 0 };
-  int64_t t0 = mono_ms();
-  assert_int_equal(spawn_async(l, &o, on_async_done, &d, NULL, NULL), 0);
-  assert_int_equal(spawn_async(l, &o, on_async_done, &d, NULL, NULL), 0);
+  int64_t t0 = fifo_loop_now_ms();
+  assert_int_equal(spawn_async(fl->loop, &o, on_async_done, &d, NULL, NULL), 0);
+  assert_int_equal(spawn_async(fl->loop, &o, on_async_done, &d, NULL, NULL), 0);
   assert_int_equal(d.n, 0);
-  while (d.n < 2)
-    assert_true(loop_run_once(l, 5000) >= 0);
+  fifo_loop_until(fl, d.n == 2, 10000);
+  assert_int_equal(d.n, 2);
   /* In sequence it would take 2 s. */
-  assert_true(mono_ms() - t0 < 1900);
+  assert_true(fifo_loop_now_ms() - t0 < 1900);
   for (int i = 0; i < 2; i++)
     {
       assert_int_equal(d.r[i], 0);
       assert_string_equal(d.res[i].out, "done\n");
       spawn_result_clear(&d.res[i]);
     }
-  loop_free(l);
 }
 
 /* A subreaper's waitpid(-1) may take the exit of a runtime call in flight before its pidfd is
@@ -421,13 +411,11 @@ test_async_calls_overlap(void **state)
 static void
 test_async_exit_reaped_elsewhere_is_claimed(void **state)
 {
-  (void) state;
-  struct loop *l = NULL;
-  assert_int_equal(loop_new(&l, NULL), 0);
+  struct fifo_loop *fl = *state;
   const char *argv[] = { "sh", "-c", "exit 7", NULL };
   struct spawn_opts o = sh_opts(argv);
   struct async_done d = { 0 };
-  assert_int_equal(spawn_async(l, &o, on_async_done, &d, NULL, NULL), 0);
+  assert_int_equal(spawn_async(fl->loop, &o, on_async_done, &d, NULL, NULL), 0);
   int st;
   pid_t got = waitpid(-1, &st, 0);
   assert_true(got > 0);
@@ -440,29 +428,25 @@ test_async_exit_reaped_elsewhere_is_claimed(void **state)
   assert_int_equal(d.res[0].pid, got);
   spawn_result_clear(&d.res[0]);
   assert_false(spawn_claim_exit(got, st));
-  assert_true(loop_run_once(l, 50) >= 0);
+  assert_true(loop_run_once(fl->loop, 50) >= 0);
   assert_int_equal(d.n, 1);
-  loop_free(l);
 }
 
 /* A cancelled call leaves no child and never calls back. */
 static void
 test_async_cancel(void **state)
 {
-  (void) state;
-  struct loop *l = NULL;
-  assert_int_equal(loop_new(&l, NULL), 0);
+  struct fifo_loop *fl = *state;
   const char *argv[] = { "sleep", "30", NULL };
   struct spawn_opts o = sh_opts(argv);
   struct async_done d = { 0 };
   struct spawn_job *job = NULL;
-  assert_int_equal(spawn_async(l, &o, on_async_done, &d, &job, NULL), 0);
+  assert_int_equal(spawn_async(fl->loop, &o, on_async_done, &d, &job, NULL), 0);
   spawn_job_cancel(job);
-  assert_int_equal(loop_run_once(l, 100), 0);
+  assert_int_equal(loop_run_once(fl->loop, 100), 0);
   assert_int_equal(d.n, 0);
   assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
   assert_int_equal(errno, ECHILD);
-  loop_free(l);
 }
 
 int
@@ -485,9 +469,9 @@ main(void)
     cmocka_unit_test(test_explicit_env),
     cmocka_unit_test(test_returns_at_exit_not_at_eof),
     cmocka_unit_test(test_parent_death_kills_child),
-    cmocka_unit_test(test_async_calls_overlap),
-    cmocka_unit_test(test_async_exit_reaped_elsewhere_is_claimed),
-    cmocka_unit_test(test_async_cancel),
+    cmocka_unit_test_setup_teardown(test_async_calls_overlap, fifo_loop_setup, fifo_loop_teardown),
+    cmocka_unit_test_setup_teardown(test_async_exit_reaped_elsewhere_is_claimed, fifo_loop_setup, fifo_loop_teardown),
+    cmocka_unit_test_setup_teardown(test_async_cancel, fifo_loop_setup, fifo_loop_teardown),
   };
   return cmocka_run_group_tests_name("spawn", tests, NULL, NULL);
 }

@@ -10,25 +10,14 @@
 #include "service/checkpoint.h"
 #include "base/cleanup.h"
 #include "process/process.h"
+#include "fake_runtime.h"
 #include "testutil.h"
 
-/* A runtime stub that records its argv; when <dir>/fail exists it writes a CRIU dump log into
- * its --work-path and fails with a two-line message, as runc does when CRIU's dump fails. */
-static const char stub_body[] =
-  "printf '%%s\\n' \"$*\" >> '%1$s/calls'\n"
-  "work=\n"
-  "prev=\n"
-  "for a in \"$@\"; do [ \"$prev\" = --work-path ] && work=\"$a\"; prev=\"$a\"; done\n"
-  "[ -n \"$work\" ] && mkdir -p \"$work\" && echo 'Error (criu/vdso.c:1): vdso: mismatch' > \"$work/dump.log\"\n"
-  "if [ -e '%1$s/fail' ]; then\n"
-  "  echo 'criu failed: type NOTIFY errno 0' >&2; echo 'log file: /x/dump.log' >&2; exit 1\n"
-  "fi\n"
-  "exit 0";
-
+/* The stand-in runtime (fake_runtime.h) leaves a CRIU dump log in the work path, as runc does
+ * whether CRIU's dump succeeds or not; the init it runs is running. */
 struct fixture
 {
-  char *dir, *bundle, *calls;
-  struct oci_runtime rt;
+  struct fake_runtime fake;
   struct proc *init;
 };
 
@@ -36,26 +25,16 @@ static int
 setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof(*f));
-  f->dir = tu_mkdtemp();
-  if (f->dir == NULL)
-    return -1;
-  f->bundle = tu_path(f->dir, "bundle");
-  f->calls = tu_path(f->dir, "calls");
-  _cleanup_free_ char *work = tu_path(f->bundle, "work");
-  _cleanup_free_ char *config = tu_path(f->bundle, "config.json");
-  _cleanup_free_ char *body = NULL;
-  if (mkdir(f->bundle, 0755) < 0 || mkdir(work, 0755) < 0 || tu_write_file(config, "{}", 0644) < 0
-      || asprintf(&body, stub_body, f->dir) < 0)
-    return -1;
-  _cleanup_free_ char *stub = tu_write_script(f->dir, "stub-runtime", body);
-  if (stub == NULL || oci_runtime_init(&f->rt, stub, NULL, NULL, false, NULL) < 0)
-    return -1;
-  struct proc_init_config cfg = { .id = "c1", .bundle = f->bundle, .rt = &f->rt, .stdio = OCI_STDIO_NULL };
-  if (proc_init_new(&cfg, &f->init, NULL) < 0)
-    return -1;
+  assert_non_null(f);
+  *state = f;
+  fake_runtime_init(&f->fake);
+  _cleanup_free_ char *work = tu_path(f->fake.bundle, "work");
+  assert_int_equal(mkdir(work, 0755), 0);
+  fake_runtime_set_dump_log(&f->fake, "Error (criu/vdso.c:1): vdso: mismatch\n");
+  struct proc_init_config cfg = { .id = "c1", .bundle = f->fake.bundle, .rt = &f->fake.rt, .stdio = OCI_STDIO_NULL };
+  assert_int_equal(proc_init_new(&cfg, &f->init, NULL), 0);
   f->init->state = PROC_RUNNING;
   f->init->pid = 4242;
-  *state = f;
   return 0;
 }
 
@@ -64,19 +43,9 @@ teardown(void **state)
 {
   struct fixture *f = *state;
   proc_free(f->init);
-  oci_runtime_destroy(&f->rt);
-  tu_rm_rf(f->dir);
-  free(f->dir);
-  free(f->bundle);
-  free(f->calls);
+  fake_runtime_destroy(&f->fake);
   free(f);
   return 0;
-}
-
-static char *
-calls_take(struct fixture *f)
-{
-  return tu_take_file(f->calls);
 }
 
 static void
@@ -84,14 +53,14 @@ test_default_options_leave_running_in_a_scratch_work_dir(void **state)
 {
   struct fixture *f = *state;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(checkpoint_run(f->init, f->bundle, "/img", NULL, &err), 0);
-  _cleanup_free_ char *calls = calls_take(f);
+  assert_int_equal(checkpoint_run(f->init, f->fake.bundle, "/img", NULL, &err), 0);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   _cleanup_free_ char *want = NULL;
   assert_true(asprintf(&want, "checkpoint --image-path /img --work-path %s/work/criu-work --leave-running c1\n",
-                       f->bundle) > 0);
+                       f->fake.bundle) > 0);
   assert_non_null(strstr(calls, want));
   /* The scratch work dir does not outlive the call. */
-  _cleanup_free_ char *scratch = tu_path(f->bundle, "work/criu-work");
+  _cleanup_free_ char *scratch = tu_path(f->fake.bundle, "work/criu-work");
   assert_int_equal(access(scratch, F_OK), -1);
 }
 
@@ -99,7 +68,7 @@ static void
 test_every_option_maps_to_its_flag(void **state)
 {
   struct fixture *f = *state;
-  _cleanup_free_ char *work = tu_path(f->dir, "mywork");
+  _cleanup_free_ char *work = tu_path(f->fake.dir, "mywork");
   char *ns[] = { "network", "ipc" };
   Containerd__Runc__V1__CheckpointOptions o = CONTAINERD__RUNC__V1__CHECKPOINT_OPTIONS__INIT;
   o.exit = true;
@@ -113,8 +82,8 @@ test_every_option_maps_to_its_flag(void **state)
   o.image_path = "/ignored";
   o.cgroups_mode = "strict";
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_int_equal(checkpoint_run(f->init, f->bundle, "/img", &o, &err), 0);
-  _cleanup_free_ char *calls = calls_take(f);
+  assert_int_equal(checkpoint_run(f->init, f->fake.bundle, "/img", &o, &err), 0);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   _cleanup_free_ char *want = NULL;
   assert_true(asprintf(&want,
                        "checkpoint --image-path /img --work-path %s --tcp-established --ext-unix-sk --shell-job "
@@ -130,11 +99,11 @@ static void
 test_failure_copies_the_dump_log_and_names_it(void **state)
 {
   struct fixture *f = *state;
-  _cleanup_free_ char *fail = tu_path(f->dir, "fail");
-  assert_int_equal(tu_write_file(fail, "", 0644), 0);
+  /* runc's message when CRIU's dump fails: the last line names the log in the work path. */
+  assert_int_equal(tu_write_file(f->fake.fail, "criu failed: type NOTIFY errno 0\nlog file: /x/dump.log", 0644), 0);
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_true(checkpoint_run(f->init, f->bundle, "/img", NULL, &err) < 0);
-  _cleanup_free_ char *dump = tu_path(f->bundle, CHECKPOINT_DUMP_LOG);
+  assert_true(checkpoint_run(f->init, f->fake.bundle, "/img", NULL, &err) < 0);
+  _cleanup_free_ char *dump = tu_path(f->fake.bundle, CHECKPOINT_DUMP_LOG);
   _cleanup_free_ char *want = NULL;
   assert_true(asprintf(&want, "criu failed: type NOTIFY errno 0 path= %s", dump) > 0);
   const char *msg = wedge_error_message(&err);
@@ -143,7 +112,7 @@ test_failure_copies_the_dump_log_and_names_it(void **state)
   _cleanup_free_ char *copied = tu_read_file(dump);
   assert_non_null(copied);
   assert_contains(copied, "vdso: mismatch");
-  _cleanup_free_ char *scratch = tu_path(f->bundle, "work/criu-work");
+  _cleanup_free_ char *scratch = tu_path(f->fake.bundle, "work/criu-work");
   assert_int_equal(access(scratch, F_OK), -1);
   /* A failed dump leaves the container as it was. */
   assert_int_equal(f->init->state, PROC_RUNNING);
@@ -155,12 +124,12 @@ test_refused_states_do_not_run_the_runtime(void **state)
   struct fixture *f = *state;
   f->init->state = PROC_CREATED;
   _cleanup_error_ wedge_error_t err = WEDGE_ERROR_INIT;
-  assert_true(checkpoint_run(f->init, f->bundle, "/img", NULL, &err) < 0);
+  assert_true(checkpoint_run(f->init, f->fake.bundle, "/img", NULL, &err) < 0);
   assert_string_equal(wedge_error_message(&err), "cannot checkpoint a task in created state");
   assert_int_equal(err.status, WEDGE_UNKNOWN);
-  _cleanup_free_ char *calls = calls_take(f);
+  _cleanup_free_ char *calls = fake_runtime_calls_take(&f->fake);
   assert_string_equal(calls, "");
-  _cleanup_free_ char *dump = tu_path(f->bundle, CHECKPOINT_DUMP_LOG);
+  _cleanup_free_ char *dump = tu_path(f->fake.bundle, CHECKPOINT_DUMP_LOG);
   assert_int_equal(access(dump, F_OK), -1);
 }
 

@@ -857,9 +857,7 @@ static char *
 calls_take(fixture_t *f)
 {
   _cleanup_free_ char *path = tu_path(f->dir, "calls");
-  char *text = tu_read_file(path);
-  (void) unlink(path);
-  return text;
+  return tu_take_file(path);
 }
 
 /* A runtime call that hangs for one container holds up none of the others' requests. */
