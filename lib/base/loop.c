@@ -79,8 +79,8 @@ struct loop
   struct epoll_event events[LOOP_MAX_EVENTS];
 };
 
-static uint64_t
-monotonic_usec(void)
+uint64_t
+loop_clock_usec(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -90,7 +90,7 @@ monotonic_usec(void)
 uint64_t
 loop_now(struct loop *l)
 {
-  return l->dispatching ? l->now : monotonic_usec();
+  return l->dispatching ? l->now : loop_clock_usec();
 }
 
 int
@@ -404,7 +404,7 @@ loop_timer_set(struct loop_source *s, uint64_t usec)
   if (s->closing)
     return -ESTALE;
   timer_unlink(s);
-  s->timer.deadline = monotonic_usec() + usec;
+  s->timer.deadline = loop_clock_usec() + usec;
   s->enabled = true;
   timer_link(s);
   return 0;
@@ -691,7 +691,7 @@ compute_timeout(struct loop *l, int timeout_ms)
     return 0;
   if (l->timers == NULL)
     return timeout_ms;
-  uint64_t now = monotonic_usec();
+  uint64_t now = loop_clock_usec();
   uint64_t deadline = l->timers->timer.deadline;
   if (deadline <= now)
     return 0;
@@ -718,7 +718,7 @@ loop_run_once(struct loop *l, int timeout_ms)
     }
 
   l->dispatching = true;
-  l->now = monotonic_usec();
+  l->now = loop_clock_usec();
   int dispatched = 0;
   for (int i = 0; i < n; i++)
     {

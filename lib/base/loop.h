@@ -124,6 +124,9 @@ void loop_set_failure_hook(struct loop *l, loop_failure_hook hook, void *data);
 /* CLOCK_MONOTONIC in microseconds, cached per iteration while dispatching. */
 uint64_t loop_now(struct loop *l);
 
+/* CLOCK_MONOTONIC in microseconds, read now: the clock of every loop's timers. */
+uint64_t loop_clock_usec(void);
+
 /* One iteration, sleeping at most timeout_ms (-1: until something happens). Returns the number
  * of callbacks dispatched, or a negative errno (-EBUSY when called from a callback). */
 int loop_run_once(struct loop *l, int timeout_ms);

@@ -626,9 +626,7 @@ iocopy_is_done(const struct iocopy *io)
 static int64_t
 now_ms(void)
 {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (int64_t) (loop_clock_usec() / 1000);
 }
 
 int

@@ -60,9 +60,7 @@ fifo_loop_mkfifo(struct fifo_loop *fl, const char *name)
 int64_t
 fifo_loop_now_ms(void)
 {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (int64_t) (loop_clock_usec() / 1000);
 }
 
 void
