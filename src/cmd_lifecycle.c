@@ -20,12 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "base/cleanup.h"
+#include "base/loop.h"
 #include "commands.h"
 #include "base/error.h"
 #include "runtime/oci.h"
@@ -100,14 +100,6 @@ lc_printf(const char *fmt, ...)
   return s;
 }
 
-static long long
-lc_now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Hands a reaped pid to the process it belongs to; others stay in the reaper's cache (a pid
  * reaped before its pid file was read is claimed later with reaper_take). */
 static bool
@@ -151,7 +143,7 @@ lc_collect(struct lifecycle *lc)
 static int
 lc_wait_exit(struct lifecycle *lc, struct proc *p, long long timeout_ms)
 {
-  long long deadline = lc_now_ms() + timeout_ms;
+  long long deadline = loop_clock_ms() + timeout_ms;
   for (;;)
     {
       lc_collect(lc);
@@ -160,7 +152,7 @@ lc_wait_exit(struct lifecycle *lc, struct proc *p, long long timeout_ms)
         return 0;
       if (lc->interrupted)
         return -EINTR;
-      long long left = deadline - lc_now_ms();
+      long long left = deadline - loop_clock_ms();
       if (left <= 0)
         return -ETIMEDOUT;
       struct pollfd pfd = { .fd = lc->sigfd, .events = POLLIN };

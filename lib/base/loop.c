@@ -87,6 +87,12 @@ loop_clock_usec(void)
   return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+int64_t
+loop_clock_ms(void)
+{
+  return (int64_t) (loop_clock_usec() / 1000);
+}
+
 uint64_t
 loop_now(struct loop *l)
 {

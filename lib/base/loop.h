@@ -127,6 +127,9 @@ uint64_t loop_now(struct loop *l);
 /* CLOCK_MONOTONIC in microseconds, read now: the clock of every loop's timers. */
 uint64_t loop_clock_usec(void);
 
+/* The same in milliseconds, for the deadlines that code outside a loop's dispatch keeps. */
+int64_t loop_clock_ms(void);
+
 /* One iteration, sleeping at most timeout_ms (-1: until something happens). Returns the number
  * of callbacks dispatched, or a negative errno (-EBUSY when called from a callback). */
 int loop_run_once(struct loop *l, int timeout_ms);

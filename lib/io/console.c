@@ -12,10 +12,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/loop.h"
 
 /* Room for a few fds: a peer that sends more than one is refused, and every fd it sent must be
  * received to be closed rather than silently dropped with MSG_CTRUNC. */
@@ -28,21 +28,13 @@ struct console_socket
   char *path;
 };
 
-static int64_t
-console_now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for POLLIN on fd until deadline_ms: 0, or -ETIMEDOUT. */
 static int
 console_poll_in(int fd, int64_t deadline_ms)
 {
   for (;;)
     {
-      int64_t left = deadline_ms - console_now_ms();
+      int64_t left = deadline_ms - loop_clock_ms();
       if (left < 0)
         left = 0;
       struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -155,7 +147,7 @@ console_refuse(wedge_error_t *err, const char *what)
 int
 console_receive_fd(int conn, int timeout_ms, int *ret_master, wedge_error_t *err)
 {
-  int r = console_poll_in(conn, console_now_ms() + (timeout_ms > 0 ? timeout_ms : 0));
+  int r = console_poll_in(conn, loop_clock_ms() + (timeout_ms > 0 ? timeout_ms : 0));
   if (r == -ETIMEDOUT)
     return wedge_error_set(err, ETIMEDOUT, WEDGE_DEADLINE_EXCEEDED,
                            "console socket: the runtime sent no terminal within %d ms", timeout_ms);
@@ -225,7 +217,7 @@ console_receive_fd(int conn, int timeout_ms, int *ret_master, wedge_error_t *err
 int
 console_socket_receive(struct console_socket *cs, int timeout_ms, int *ret_master, wedge_error_t *err)
 {
-  int64_t deadline = console_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+  int64_t deadline = loop_clock_ms() + (timeout_ms > 0 ? timeout_ms : 0);
   int r = console_poll_in(cs->fd, deadline);
   if (r == -ETIMEDOUT)
     return wedge_error_set(err, ETIMEDOUT, WEDGE_DEADLINE_EXCEEDED,
@@ -235,7 +227,7 @@ console_socket_receive(struct console_socket *cs, int timeout_ms, int *ret_maste
   _cleanup_close_ int conn = accept4(cs->fd, NULL, NULL, SOCK_CLOEXEC);
   if (conn < 0)
     return wedge_error_set_errno(err, errno, WEDGE_INTERNAL, "console socket: accept");
-  int64_t left = deadline - console_now_ms();
+  int64_t left = deadline - loop_clock_ms();
   return console_receive_fd(conn, left > 0 ? (int) left : 0, ret_master, err);
 }
 

@@ -9,7 +9,6 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -66,7 +65,6 @@ struct iocopy
   bool ending;                           /* exited or hung up: the master's output ends once empty */
 };
 
-static int64_t now_ms(void);
 static void stream_pump(struct iocopy_stream *st, bool src_hup);
 
 static void
@@ -174,7 +172,7 @@ io_check_done(struct iocopy *io)
     return;
   if (io_fifo_unread(io) > 0)
     {
-      int64_t now = now_ms();
+      int64_t now = loop_clock_ms();
       if (io->flush_deadline == 0)
         io->flush_deadline = now + IOCOPY_FLUSH_TIMEOUT_MS;
       if (now < io->flush_deadline && io->flush_timer)
@@ -623,16 +621,10 @@ iocopy_is_done(const struct iocopy *io)
   return io->done;
 }
 
-static int64_t
-now_ms(void)
-{
-  return (int64_t) (loop_clock_usec() / 1000);
-}
-
 int
 iocopy_wait(struct iocopy *io, int timeout_ms)
 {
-  int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+  int64_t deadline = loop_clock_ms() + (timeout_ms > 0 ? timeout_ms : 0);
   while (!io->done)
     {
       struct pollfd pfd[2 * IOCOPY_N];
@@ -654,7 +646,7 @@ iocopy_wait(struct iocopy *io, int timeout_ms)
               owner[n++] = st;
             }
         }
-      int64_t left = deadline - now_ms();
+      int64_t left = deadline - loop_clock_ms();
       if (left <= 0)
         return -ETIMEDOUT;
       if (n == 0)

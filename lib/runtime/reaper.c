@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "base/loop.h"
 #include "runtime/spawn.h"
 
 struct reaper_exit
@@ -25,9 +26,7 @@ struct reaper
 static time_t
 reaper_now(void)
 {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec;
+  return (time_t) (loop_clock_usec() / 1000000);
 }
 
 int

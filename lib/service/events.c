@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/loop.h"
 #include "events_task.pb-c.h"
 #include "events_ttrpc.pb-c.h"
 #include "ttrpc/ttrpc.h"
@@ -56,14 +57,6 @@ static const struct
   { &containerd__events__task_oom__descriptor, "/tasks/oom" },
   { &containerd__events__task_checkpointed__descriptor, "/tasks/checkpointed" },
 };
-
-static int64_t
-events_now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *
 events_topic(const ProtobufCMessageDescriptor *desc)
@@ -268,7 +261,7 @@ events_flush(struct events *ev)
   while (ev->head)
     {
       struct events_item *it = ev->head;
-      int64_t now = events_now_ms();
+      int64_t now = loop_clock_ms();
       if (it->next_try_ms > now)
         break;
 
@@ -298,7 +291,7 @@ events_flush(struct events *ev)
       int64_t backoff = (int64_t) it->attempts * 1000;
       if (backoff > EVENTS_BACKOFF_MAX_MS)
         backoff = EVENTS_BACKOFF_MAX_MS;
-      it->next_try_ms = events_now_ms() + backoff;
+      it->next_try_ms = loop_clock_ms() + backoff;
       shimlog(ev->log, SHIMLOG_WARN, "post event %s failed (attempt %u, retry in %d ms): %s", it->topic,
               it->attempts, (int) backoff, wedge_error_message(&err));
       break;
@@ -311,7 +304,7 @@ events_retry_in_ms(const struct events *ev)
 {
   if (ev->head == NULL)
     return -1;
-  int64_t d = ev->head->next_try_ms - events_now_ms();
+  int64_t d = ev->head->next_try_ms - loop_clock_ms();
   if (d <= 0)
     return 0;
   return d > EVENTS_BACKOFF_MAX_MS ? EVENTS_BACKOFF_MAX_MS : (int) d;
@@ -320,10 +313,10 @@ events_retry_in_ms(const struct events *ev)
 size_t
 events_drain(struct events *ev, int timeout_ms)
 {
-  int64_t deadline = events_now_ms() + timeout_ms;
+  int64_t deadline = loop_clock_ms() + timeout_ms;
   while (events_flush(ev) > 0)
     {
-      int64_t left = deadline - events_now_ms();
+      int64_t left = deadline - loop_clock_ms();
       if (left <= 0)
         break;
       int wait = events_retry_in_ms(ev);

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/loop.h"
 #include "ttrpc.pb-c.h"
 
 struct ttrpc_client
@@ -82,9 +82,7 @@ ttrpc_client_broken(const ttrpc_client_t *c)
 static int64_t
 now_ns(void)
 {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+  return (int64_t) loop_clock_usec() * 1000;
 }
 
 static int

@@ -5,7 +5,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -57,17 +56,11 @@ fifo_loop_mkfifo(struct fifo_loop *fl, const char *name)
   return path;
 }
 
-int64_t
-fifo_loop_now_ms(void)
-{
-  return (int64_t) (loop_clock_usec() / 1000);
-}
-
 void
 fifo_loop_run_for(struct fifo_loop *fl, int ms)
 {
-  int64_t end = fifo_loop_now_ms() + ms;
-  while (fifo_loop_now_ms() < end)
+  int64_t end = loop_clock_ms() + ms;
+  while (loop_clock_ms() < end)
     assert_true(loop_run_once(fl->loop, 10) >= 0);
 }
 
@@ -84,8 +77,8 @@ size_t
 fifo_loop_read(struct fifo_loop *fl, int fd, char *buf, size_t len, int ms)
 {
   size_t got = 0;
-  int64_t end = fifo_loop_now_ms() + ms;
-  while (got < len && fifo_loop_now_ms() < end)
+  int64_t end = loop_clock_ms() + ms;
+  while (got < len && loop_clock_ms() < end)
     {
       assert_true(loop_run_once(fl->loop, 10) >= 0);
       struct pollfd p = { .fd = fd, .events = POLLIN };

@@ -26,9 +26,6 @@ int fifo_loop_teardown(void **state);
 /* Makes the FIFO dir/name; returns its path. */
 char *fifo_loop_mkfifo(struct fifo_loop *fl, const char *name);
 
-/* CLOCK_MONOTONIC in milliseconds. */
-int64_t fifo_loop_now_ms(void);
-
 /* Runs the loop for `ms`, whatever happens. */
 void fifo_loop_run_for(struct fifo_loop *fl, int ms);
 /* Runs the loop until a 50 ms round dispatches nothing: what was queued has been handled. */
@@ -41,8 +38,8 @@ size_t fifo_loop_read(struct fifo_loop *fl, int fd, char *buf, size_t len, int m
 #define fifo_loop_until(fl, cond, ms)                                                              \
   do                                                                                               \
     {                                                                                              \
-      int64_t fifo_loop_end_ = fifo_loop_now_ms() + (ms);                                          \
-      while (!(cond) && fifo_loop_now_ms() < fifo_loop_end_)                                       \
+      int64_t fifo_loop_end_ = loop_clock_ms() + (ms);                                          \
+      while (!(cond) && loop_clock_ms() < fifo_loop_end_)                                       \
         assert_true(loop_run_once((fl)->loop, 10) >= 0);                                           \
     }                                                                                              \
   while (0)

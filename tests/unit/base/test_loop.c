@@ -7,21 +7,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <cmocka.h>
 
 #include "base/cleanup.h"
 #include "base/loop.h"
-
-static uint64_t
-mono_usec(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 static struct loop *
 new_loop(void)
@@ -238,7 +229,7 @@ log_timer(struct loop_source *s, uint64_t now, void *data)
   (void) now;
   struct timer_log *log = data;
   struct loop *l = loop_source_get_loop(s);
-  log->at[log->n] = mono_usec() - log->start;
+  log->at[log->n] = loop_clock_usec() - log->start;
   log->order[log->n++] = s;
   if (log->n == 3)
     loop_exit(l, 0);
@@ -250,7 +241,7 @@ test_timers_fire_in_order_never_early(void **state)
 {
   (void) state;
   struct loop *l = new_loop();
-  struct timer_log log = { .start = mono_usec() };
+  struct timer_log log = { .start = loop_clock_usec() };
   struct loop_source *t30, *t10, *t20;
   assert_int_equal(loop_add_timer(l, 30000, log_timer, &log, &t30, NULL), 0);
   assert_int_equal(loop_add_timer(l, 10000, log_timer, &log, &t10, NULL), 0);
@@ -273,7 +264,7 @@ test_timers_fire_in_order_never_early(void **state)
 
   /* Re-armed. */
   log.n = 0;
-  log.start = mono_usec();
+  log.start = loop_clock_usec();
   assert_int_equal(loop_timer_set(t20, 5000), 0);
   while (log.n == 0)
     assert_true(loop_run_once(l, 1000) >= 0);
@@ -478,14 +469,14 @@ test_defer_runs_once_per_iteration(void **state)
 
   /* A pending defer keeps epoll_wait from sleeping; re-enabled in its callback, it runs again
    * in the next iteration, not in the same one. */
-  uint64_t t0 = mono_usec();
+  uint64_t t0 = loop_clock_usec();
   assert_int_equal(loop_run_once(l, 5000), 1);
   assert_int_equal(d.runs, 1);
   assert_null(d.timer);
   assert_int_equal(loop_run_once(l, 5000), 1);
   assert_int_equal(loop_run_once(l, 5000), 1);
   assert_int_equal(d.runs, 3);
-  assert_true(mono_usec() - t0 < 1000000);
+  assert_true(loop_clock_usec() - t0 < 1000000);
   assert_false(loop_source_get_enabled(s));
   assert_int_equal(loop_run_once(l, 0), 0);
   loop_free(l);

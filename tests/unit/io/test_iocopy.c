@@ -389,11 +389,11 @@ test_fifo_without_reader_does_not_block(void **state)
   struct fixture *f = *state;
   alarm(30);
   /* Nobody ever opens f->out for reading: opening and copying must not block. */
-  int64_t t0 = fifo_loop_now_ms();
+  int64_t t0 = loop_clock_ms();
   struct iocopy *lonely = NULL, *other = NULL;
   struct iocopy_config c1 = { .stdout_path = f->out, .uid = (uid_t) -1, .gid = (gid_t) -1 };
   assert_int_equal(iocopy_new(f->fl.loop, &c1, &lonely, NULL), 0);
-  assert_true(fifo_loop_now_ms() - t0 < 1000);
+  assert_true(loop_clock_ms() - t0 < 1000);
 
   int rd2 = open_reader(f->out2);
   struct iocopy_config c2 = { .stdout_path = f->out2, .uid = (uid_t) -1, .gid = (gid_t) -1 };
@@ -440,17 +440,17 @@ test_fifo_without_reader_does_not_block(void **state)
 
   /* The lonely one cannot drain: the bounded wait gives up in time. */
   close(w1);
-  t0 = fifo_loop_now_ms();
+  t0 = loop_clock_ms();
   assert_int_equal(iocopy_wait(lonely, 100), -ETIMEDOUT);
-  int64_t took = fifo_loop_now_ms() - t0;
+  int64_t took = loop_clock_ms() - t0;
   assert_true(took >= 100 && took < 1000);
   assert_false(iocopy_is_done(lonely));
 
   /* A reader arrives late: everything held so far comes out and the copier finishes. */
   int rd1 = open_reader(f->out);
   size_t got = 0;
-  int64_t end = fifo_loop_now_ms() + 10000;
-  while (!iocopy_is_done(lonely) && fifo_loop_now_ms() < end)
+  int64_t end = loop_clock_ms() + 10000;
+  while (!iocopy_is_done(lonely) && loop_clock_ms() < end)
     {
       static char sink[65536];
       ssize_t n = read(rd1, sink, sizeof(sink));
